@@ -1,0 +1,100 @@
+//! Command-line definitions: what the user can type, before any of it is resolved.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit_code;
+
+/// The server used when neither `--server` nor `DEVAUTH_SERVER` is given: devauthd's default
+/// listen address.
+pub(crate) const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+/// The client id of the devauth CLI, which devauthd creates on its first run.
+pub(crate) const DEFAULT_CLIENT_ID: &str = "devauth";
+/// The scope requested by default; `offline_access` asks for a refresh token.
+pub(crate) const DEFAULT_SCOPE: &str = "profile offline_access";
+
+/// Sign in from the terminal with the OAuth 2.0 Device Authorization Grant (RFC 8628).
+///
+/// Codes, links and progress go to stderr; stdout carries only machine output: the token of
+/// `devauth token` and the JSON lines of `--json`.
+#[derive(Debug, Parser)]
+#[command(name = "devauth", version, after_long_help = exit_code::HELP)]
+pub(crate) struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Log in: show a code to enter in a browser, wait for approval and store the tokens.
+    Login(LoginArgs),
+    /// Print a valid access token to stdout, refreshing it first when it expires soon.
+    Token(TokenArgs),
+    /// Show the server, the user, the scopes and the token's expiry (the token is masked).
+    Status(StatusArgs),
+    /// Revoke the refresh token on the server, then delete the stored tokens.
+    Logout(LogoutArgs),
+}
+
+/// Which stored login a command works on.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Target {
+    /// The authorization server's base URL (its issuer).
+    #[arg(long, env = "DEVAUTH_SERVER", default_value = DEFAULT_SERVER, value_name = "URL")]
+    pub(crate) server: String,
+
+    /// The OAuth client id.
+    #[arg(long, env = "DEVAUTH_CLIENT_ID", default_value = DEFAULT_CLIENT_ID, value_name = "ID")]
+    pub(crate) client_id: String,
+
+    /// A name for the login, to keep several accounts side by side. Without it, each server
+    /// and client id pair has one login.
+    #[arg(long, env = "DEVAUTH_PROFILE", value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+}
+
+/// Arguments of `devauth login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The server and client to log in to.
+    #[command(flatten)]
+    pub(crate) target: Target,
+
+    /// The space-separated scopes to request.
+    #[arg(long, default_value = DEFAULT_SCOPE, value_name = "SCOPES")]
+    pub(crate) scope: String,
+
+    /// Print one JSON line with the code and links when they are known, and one with the
+    /// outcome. Tokens never appear in it.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `devauth token`.
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    /// The login to use.
+    #[command(flatten)]
+    pub(crate) target: Target,
+
+    /// Refresh first unless the token stays valid for at least this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub(crate) min_ttl: u64,
+}
+
+/// Arguments of `devauth status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The login to show.
+    #[command(flatten)]
+    pub(crate) target: Target,
+}
+
+/// Arguments of `devauth logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// The login to end.
+    #[command(flatten)]
+    pub(crate) target: Target,
+}
