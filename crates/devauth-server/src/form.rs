@@ -41,7 +41,7 @@ impl FormParams {
             ));
         }
 
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| {
+        let pairs = decode_pairs(&body).ok_or_else(|| {
             OAuthError::InvalidRequest("the body is not valid UTF-8 form encoding".into())
         })?;
         Self::from_pairs(pairs)
@@ -77,6 +77,28 @@ impl FormParams {
     }
 }
 
+/// Decodes `application/x-www-form-urlencoded` bytes strictly: `None` when a name or value is
+/// not UTF-8 after percent-decoding, where lenient decoders substitute U+FFFD and carry on.
+pub fn decode_pairs(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let decode = |part: &[u8]| -> Option<String> {
+        let spaced: Vec<u8> = part
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        String::from_utf8(bytes).ok()
+    };
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut halves = pair.splitn(2, |&b| b == b'=');
+            let name = decode(halves.next().unwrap_or_default())?;
+            let value = decode(halves.next().unwrap_or_default())?;
+            Some((name, value))
+        })
+        .collect()
+}
+
 /// Shortens a client-chosen name for an error message: at most 40 characters, no control
 /// characters.
 fn printable(name: &str) -> String {
@@ -98,6 +120,17 @@ mod tests {
     fn repeated_parameter_is_rejected() {
         let error = FormParams::from_pairs(pairs(&[("scope", "a"), ("scope", "b")])).unwrap_err();
         assert!(matches!(error, OAuthError::InvalidRequest(text) if text.contains("scope")));
+    }
+
+    #[test]
+    fn decode_rejects_invalid_utf8_and_decodes_plus() {
+        assert_eq!(decode_pairs(b"a=%FF"), None);
+        assert_eq!(decode_pairs(&[0x61, 0x3d, 0xff]), None);
+        let pairs = decode_pairs(b"scope=read+write&x=%2B&&flag").unwrap();
+        assert_eq!(
+            pairs,
+            super::tests::pairs(&[("scope", "read write"), ("x", "+"), ("flag", "")])
+        );
     }
 
     #[test]

@@ -442,7 +442,7 @@ fn checked_form(
             );
         }
     }
-    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) else {
+    let Some(pairs) = crate::form::decode_pairs(body) else {
         return Err("The form could not be read. Reload the page and try again.");
     };
     let form = PageForm(pairs);
@@ -525,7 +525,7 @@ fn session_expired() -> Response {
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    let pairs = crate::form::decode_pairs(query?.as_bytes())?;
     pairs
         .into_iter()
         .find(|(key, _)| key == name)

@@ -22,7 +22,8 @@ pub fn postgres_selected() -> bool {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("DEVAUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("DEVAUTH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 impl TestDatabase {
@@ -32,14 +33,19 @@ impl TestDatabase {
         }
         let folder = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", folder.path().join("devauth.db").display());
-        Self { url, cleanup: Cleanup::Folder(folder) }
+        Self {
+            url,
+            cleanup: Cleanup::Folder(folder),
+        }
     }
 
     async fn create_postgres() -> Self {
         let admin_url = postgres_admin_url();
         let mut connection = sqlx::PgConnection::connect(&admin_url)
             .await
-            .unwrap_or_else(|error| panic!("PostgreSQL selected but unreachable at {admin_url}: {error}"));
+            .unwrap_or_else(|error| {
+                panic!("PostgreSQL selected but unreachable at {admin_url}: {error}")
+            });
         let name = format!("devauth_test_{}", devauth_server::crypto::random_id());
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut connection)
@@ -63,7 +69,10 @@ impl Drop for TestDatabase {
         // Drop runs inside the test's runtime, which cannot block on itself: drop the database
         // from a short-lived thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let mut connection = sqlx::PgConnection::connect(&admin_url).await.ok()?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

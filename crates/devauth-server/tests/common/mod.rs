@@ -37,7 +37,8 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
     }
 
     pub fn error(&self) -> String {
@@ -45,7 +46,10 @@ impl Answer {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -53,7 +57,11 @@ pub async fn read(response: reqwest::Response) -> Answer {
     let status = response.status();
     let headers = response.headers().clone();
     let text = response.text().await.expect("read body");
-    Answer { status, headers, text }
+    Answer {
+        status,
+        headers,
+        text,
+    }
 }
 
 impl TestServer {
@@ -63,7 +71,9 @@ impl TestServer {
 
     pub async fn start_with(layer: ConfigLayer) -> Self {
         let database = database::TestDatabase::create().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let layer = ConfigLayer {
             listen: Some(addr),
@@ -72,8 +82,12 @@ impl TestServer {
         }
         .overridden_by(layer);
         let config = Config::resolve(layer).expect("config");
-        let store = devauth_server::store::connect(&config.database_url).await.expect("open store");
-        admin::ensure_default_client(store.as_ref()).await.expect("default client");
+        let store = devauth_server::store::connect(&config.database_url)
+            .await
+            .expect("open store");
+        admin::ensure_default_client(store.as_ref())
+            .await
+            .expect("default client");
 
         let clock = ManualClock::new();
         let app = App {
@@ -100,11 +114,18 @@ impl TestServer {
     }
 
     pub async fn add_user(&self, name: &str) {
-        admin::add_user(self.app.store.as_ref(), name, PASSWORD).await.expect("add user");
+        admin::add_user(self.app.store.as_ref(), name, PASSWORD)
+            .await
+            .expect("add user");
     }
 
     /// Registers a client; returns its secret when confidential.
-    pub async fn add_client(&self, client_id: &str, scope: &str, confidential: bool) -> Option<String> {
+    pub async fn add_client(
+        &self,
+        client_id: &str,
+        scope: &str,
+        confidential: bool,
+    ) -> Option<String> {
         self.add_client_with(NewClient {
             client_id: client_id.into(),
             name: format!("Client {client_id}"),
@@ -123,7 +144,15 @@ impl TestServer {
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Answer {
-        read(self.http.post(self.url(path)).form(form).send().await.expect("send")).await
+        read(
+            self.http
+                .post(self.url(path))
+                .form(form)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
     }
 
     /// Starts a device authorization; panics unless it succeeds.
@@ -140,13 +169,26 @@ impl TestServer {
     pub async fn poll(&self, client_id: &str, device_code: &str) -> Answer {
         self.post_form(
             "/oauth/device/token",
-            &[("grant_type", DEVICE_CODE_GRANT), ("device_code", device_code), ("client_id", client_id)],
+            &[
+                ("grant_type", DEVICE_CODE_GRANT),
+                ("device_code", device_code),
+                ("client_id", client_id),
+            ],
         )
         .await
     }
 
-    pub async fn refresh(&self, client_id: &str, refresh_token: &str, scope: Option<&str>) -> Answer {
-        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", client_id)];
+    pub async fn refresh(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Answer {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ];
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
@@ -170,7 +212,14 @@ impl TestServer {
         let browser = Browser::new(self);
         let page = browser.get("/device").await;
         let answer = browser
-            .post("/device/sign-in", &[("csrf_token", &csrf(&page.text)), ("username", username), ("password", PASSWORD)])
+            .post(
+                "/device/sign-in",
+                &[
+                    ("csrf_token", &csrf(&page.text)),
+                    ("username", username),
+                    ("password", PASSWORD),
+                ],
+            )
             .await;
         assert_eq!(answer.status, StatusCode::OK, "sign-in: {}", answer.text);
         assert!(answer.text.contains("Enter the code"), "{}", answer.text);
@@ -178,7 +227,12 @@ impl TestServer {
     }
 
     /// Signs in and approves `user_code` with the given scopes (all requested when `None`).
-    pub async fn approve(&self, username: &str, user_code: &str, scopes: Option<&[&str]>) -> Answer {
+    pub async fn approve(
+        &self,
+        username: &str,
+        user_code: &str,
+        scopes: Option<&[&str]>,
+    ) -> Answer {
         let browser = self.signed_in_browser(username).await;
         browser.decide(user_code, "approve", scopes).await
     }
@@ -191,9 +245,13 @@ impl TestServer {
     /// Runs a whole flow for `client_id` and returns the token response.
     pub async fn tokens(&self, client_id: &str, scope: Option<&str>, username: &str) -> Value {
         let grant = self.authorize(client_id, scope).await;
-        let answer = self.approve(username, grant["user_code"].as_str().unwrap(), None).await;
+        let answer = self
+            .approve(username, grant["user_code"].as_str().unwrap(), None)
+            .await;
         assert!(answer.text.contains("Device approved"), "{}", answer.text);
-        let answer = self.poll(client_id, grant["device_code"].as_str().unwrap()).await;
+        let answer = self
+            .poll(client_id, grant["device_code"].as_str().unwrap())
+            .await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
         answer.json()
     }
@@ -217,7 +275,10 @@ pub struct Browser {
 impl Browser {
     pub fn new(server: &TestServer) -> Self {
         Self {
-            http: reqwest::Client::builder().cookie_store(true).build().expect("client"),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
             base: server.base.clone(),
             origin: Some(server.base.clone()),
         }
@@ -230,7 +291,14 @@ impl Browser {
     }
 
     pub async fn get(&self, path_and_query: &str) -> Answer {
-        read(self.http.get(format!("{}{path_and_query}", self.base)).send().await.expect("send")).await
+        read(
+            self.http
+                .get(format!("{}{path_and_query}", self.base))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
@@ -244,19 +312,31 @@ impl Browser {
     /// Enters `typed` on the code form and returns the answer.
     pub async fn enter_code(&self, typed: &str) -> Answer {
         let page = self.get("/device").await;
-        self.post("/device", &[("csrf_token", &csrf(&page.text)), ("user_code", typed)]).await
+        self.post(
+            "/device",
+            &[("csrf_token", &csrf(&page.text)), ("user_code", typed)],
+        )
+        .await
     }
 
     /// Opens the confirm screen for `user_code` and submits a decision with the given scopes.
     pub async fn decide(&self, user_code: &str, decision: &str, scopes: Option<&[&str]>) -> Answer {
         let confirm = self.enter_code(user_code).await;
-        assert!(confirm.text.contains("Approve this device?"), "{}", confirm.text);
+        assert!(
+            confirm.text.contains("Approve this device?"),
+            "{}",
+            confirm.text
+        );
         let csrf = csrf(&confirm.text);
         let ticked: Vec<String> = match scopes {
             Some(scopes) => scopes.iter().map(|s| (*s).to_owned()).collect(),
             None => checkbox_values(&confirm.text),
         };
-        let mut form = vec![("csrf_token", csrf.as_str()), ("user_code", user_code), ("decision", decision)];
+        let mut form = vec![
+            ("csrf_token", csrf.as_str()),
+            ("user_code", user_code),
+            ("decision", decision),
+        ];
         for scope in &ticked {
             form.push(("scope", scope));
         }
@@ -266,7 +346,8 @@ impl Browser {
 
 /// Extracts the CSRF token from a page.
 pub fn csrf(html: &str) -> String {
-    attribute_after(html, "name=\"csrf_token\" value=\"").unwrap_or_else(|| panic!("no CSRF token in {html}"))
+    attribute_after(html, "name=\"csrf_token\" value=\"")
+        .unwrap_or_else(|| panic!("no CSRF token in {html}"))
 }
 
 fn attribute_after(html: &str, marker: &str) -> Option<String> {
