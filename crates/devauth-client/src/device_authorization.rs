@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::DeviceClient;
 use crate::error::{sanitize_text, Error};
 use crate::response::{
-    content_type, oauth_error, parse_fields, positive_seconds, seconds_field,
-    string_field, Fields,
+    content_type, oauth_error, parse_fields, positive_seconds, seconds_field, string_field, Fields,
 };
 use crate::time::unix_seconds;
 
@@ -148,9 +147,10 @@ impl DeviceClient {
             url: url.to_owned(),
             reason: format!("the device authorization response has no {name}"),
         };
-        let device_code = string_field(fields, "device_code").ok_or_else(|| missing("device_code"))?;
+        let device_code =
+            string_field(fields, "device_code").ok_or_else(|| missing("device_code"))?;
         let user_code = string_field(fields, "user_code").ok_or_else(|| missing("user_code"))?;
-        // Google and older drafts say `verification_url`.
+        // Google and older drafts of RFC 8628 name it `verification_url`.
         let verification_uri = string_field(fields, "verification_uri")
             .or_else(|| string_field(fields, "verification_url"))
             .ok_or_else(|| missing("verification_uri"))?;
@@ -159,7 +159,8 @@ impl DeviceClient {
 
         let expires_in =
             positive_seconds(seconds_field(fields, "expires_in")).unwrap_or(DEFAULT_EXPIRES_IN);
-        let interval = positive_seconds(seconds_field(fields, "interval")).unwrap_or(DEFAULT_INTERVAL);
+        let interval =
+            positive_seconds(seconds_field(fields, "interval")).unwrap_or(DEFAULT_INTERVAL);
         tracing::debug!(?expires_in, ?interval, "device authorization started");
 
         Ok(PendingAuthorization {

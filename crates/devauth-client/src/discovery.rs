@@ -38,7 +38,7 @@ impl Endpoints {
         })
     }
 
-    /// Returns GitHub's device flow endpoints. GitHub publishes no device metadata, answers
+    /// Returns GitHub's device flow endpoints. GitHub publishes no device metadata, returns
     /// errors with status 200 and sends form bodies unless asked for JSON; the client handles
     /// all three. Its user endpoint is `https://api.github.com/user`.
     pub fn github() -> Self {

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use devauth_protocol::ErrorCode;
 
-/// Why a client operation failed.
+/// The failure of a client operation.
 ///
 /// Server-sent text (`error_description`) is kept only after control characters are removed and
-/// its length is bounded, so printing an error cannot inject terminal escapes. No variant holds a
+/// its length is bounded, so printing an error cannot inject terminal escapes. No variant contains a
 /// device code, token or client secret.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -21,7 +21,7 @@ pub enum Error {
     #[error("the device code expired before the authorization request was approved")]
     ExpiredToken,
 
-    /// The server answered with an OAuth error that ends the operation, such as
+    /// The server returned an OAuth error that ends the operation, such as
     /// `invalid_grant`, `invalid_client` or `invalid_scope`. Unknown codes are kept as sent.
     #[error("the authorization server rejected the request: {code}{}", describe(.description))]
     Rejected {
@@ -38,11 +38,11 @@ pub enum Error {
     Transport {
         /// The endpoint; endpoint URLs never carry secrets.
         url: String,
-        /// What failed, from the HTTP library.
+        /// The failure, from the HTTP library.
         message: String,
     },
 
-    /// The server answered with a status or body that is not a protocol response, such as an
+    /// The server returned a status or body that is not a protocol response, such as an
     /// HTML error page from a proxy.
     #[error("unexpected response from {url}: HTTP {status}{}", describe_content_type(.content_type))]
     UnexpectedResponse {
@@ -54,7 +54,7 @@ pub enum Error {
         content_type: Option<String>,
     },
 
-    /// The server answered 429 or a 5xx status to a request that is not retried automatically.
+    /// The server returned 429 or a 5xx status to a request that is not retried automatically.
     #[error("{url} is unavailable (HTTP {status}); try again later")]
     Unavailable {
         /// The endpoint.
@@ -75,7 +75,7 @@ pub enum Error {
     InvalidResponse {
         /// The endpoint.
         url: String,
-        /// Which field is missing or malformed.
+        /// The missing or malformed field.
         reason: String,
     },
 
@@ -84,7 +84,7 @@ pub enum Error {
     Discovery {
         /// The issuer URL that was given.
         issuer: String,
-        /// What the last location returned.
+        /// The result of the last location tried.
         reason: String,
     },
 
@@ -93,7 +93,7 @@ pub enum Error {
     InvalidUrl {
         /// The value, which is never a secret.
         value: String,
-        /// Why it does not parse.
+        /// The parse error.
         reason: String,
     },
 
@@ -128,7 +128,13 @@ impl Error {
     /// Returns whether the server rejected a grant (`invalid_grant`): a refresh token that was
     /// rotated, revoked or expired, or a device code already redeemed.
     pub fn is_invalid_grant(&self) -> bool {
-        matches!(self, Error::Rejected { code: ErrorCode::InvalidGrant, .. })
+        matches!(
+            self,
+            Error::Rejected {
+                code: ErrorCode::InvalidGrant,
+                ..
+            }
+        )
     }
 }
 

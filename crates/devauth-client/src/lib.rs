@@ -67,13 +67,17 @@ pub mod userinfo;
 
 pub use blocking::BlockingDeviceClient;
 pub use client::{default_transport, DeviceClient, DeviceClientBuilder};
-pub use device_authorization::{PendingAuthorization, SavedAuthorization};
 pub use devauth_protocol::{ErrorCode, Secret, TokenResponse};
+pub use device_authorization::{PendingAuthorization, SavedAuthorization};
 pub use discovery::Endpoints;
 pub use error::Error;
-pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, ReqwestTransport, TransportError};
+pub use http::{
+    HttpRequest, HttpResponse, HttpTransport, Method, ReqwestTransport, TransportError,
+};
 pub use polling::{Cancellation, PollEvent, RetryReason, WaitOptions};
 pub use revocation::TokenTypeHint;
 pub use storage::{FileStore, Profile, StorageError, StoreFile, StoredTokens};
-pub use time::{Clock, FixedJitter, Jitter, ManualClock, RandomJitter, Sleeper, SystemClock, TokioSleeper};
+pub use time::{
+    Clock, FixedJitter, Jitter, ManualClock, RandomJitter, Sleeper, SystemClock, TokioSleeper,
+};
 pub use userinfo::UserInfo;

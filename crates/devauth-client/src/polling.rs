@@ -1,10 +1,10 @@
 //! Polling the token endpoint until the person decides (RFC 8628 sections 3.4 and 3.5).
 //!
 //! The rules, each with a test:
-//! - The first poll comes one interval after the start (or after
-//!   [`WaitOptions::first_poll_after`]), and each next poll one interval after the previous
-//!   response arrived, so two polls are never in flight and the gap between two requests is at
-//!   least the interval even when the network is slow.
+//! - The first poll comes one interval after the start, or after
+//!   [`WaitOptions::first_poll_after`]. Each next poll comes one interval after the previous
+//!   response arrived. So two polls are never in flight, and the gap between two requests is at
+//!   least the interval even on a slow network.
 //! - `authorization_pending` keeps the interval. `slow_down` adds 5 seconds to it for the rest of
 //!   the wait; when the server also sends a larger `interval`, that one wins.
 //! - Transport failures, 429 and 5xx responses are retried after an exponential back-off with
@@ -27,10 +27,10 @@ use crate::error::Error;
 use crate::response::MAX_WAIT;
 use crate::token::{terminal_error, TokenReply};
 
-/// What `slow_down` adds to the interval (RFC 8628 section 3.5).
+/// The increase of the interval on each `slow_down` (RFC 8628 section 3.5).
 pub const SLOW_DOWN_INCREMENT: Duration = Duration::from_secs(5);
 
-/// The longest exponential back-off after repeated failures, before jitter. A longer
+/// The maximum exponential back-off after repeated failures, before jitter. A longer
 /// `Retry-After` or interval still wins.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -43,12 +43,12 @@ pub enum PollEvent {
         /// The number of this poll.
         attempt: u32,
     },
-    /// The server answered `authorization_pending`.
+    /// The server returned `authorization_pending`.
     Pending {
         /// The delay before the next poll.
         next_poll_in: Duration,
     },
-    /// The server answered `slow_down`; `interval` is the new interval for the rest of the wait.
+    /// The server returned `slow_down`, so `interval` is the new interval for the rest of the wait.
     SlowedDown {
         /// The new polling interval.
         interval: Duration,
@@ -62,12 +62,12 @@ pub enum PollEvent {
     },
 }
 
-/// Why a poll is retried.
+/// The cause of a retried poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetryReason {
     /// The request failed without an HTTP response.
     Transport(String),
-    /// The server answered 429 or a 5xx status.
+    /// The server returned 429 or a 5xx status.
     Status(u16),
 }
 
@@ -131,7 +131,8 @@ impl DeviceClient {
     /// Polls until the person approves or denies `pending`, with default options and no
     /// progress events.
     pub async fn wait(&self, pending: &PendingAuthorization) -> Result<TokenResponse, Error> {
-        self.wait_with(pending, WaitOptions::default(), |_| {}).await
+        self.wait_with(pending, WaitOptions::default(), |_| {})
+            .await
     }
 
     /// Polls until the person approves or denies `pending`, calling `on_event` with progress.
@@ -195,7 +196,9 @@ impl DeviceClient {
                     tracing::debug!(attempt, "device authorization approved");
                     return Ok(tokens);
                 }
-                Ok(TokenReply::Error { error, .. }) if error.code == ErrorCode::AuthorizationPending => {
+                Ok(TokenReply::Error { error, .. })
+                    if error.code == ErrorCode::AuthorizationPending =>
+                {
                     failures = 0;
                     on_event(&PollEvent::Pending {
                         next_poll_in: interval,
@@ -206,8 +209,8 @@ impl DeviceClient {
                     // RFC 8628 section 3.5: "the interval MUST be increased by 5 seconds for
                     // this and all subsequent requests".
                     failures = 0;
-                    interval = (interval + SLOW_DOWN_INCREMENT)
-                        .max(error.interval.unwrap_or_default());
+                    interval =
+                        (interval + SLOW_DOWN_INCREMENT).max(error.interval.unwrap_or_default());
                     tracing::debug!(attempt, ?interval, "slow_down");
                     on_event(&PollEvent::SlowedDown { interval });
                     next_poll = answered + interval;

@@ -16,7 +16,7 @@ impl DeviceClient {
     /// # Errors
     ///
     /// [`Error::Rejected`] with `invalid_grant` when the refresh token was revoked, expired or
-    /// already rotated; [`Error::Unavailable`] for 429 and 5xx answers.
+    /// already rotated; [`Error::Unavailable`] for 429 and 5xx responses.
     pub async fn refresh(
         &self,
         refresh_token: &Secret,

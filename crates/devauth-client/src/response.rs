@@ -32,7 +32,7 @@ pub(crate) fn parse_fields(response: &HttpResponse) -> Option<Fields> {
         };
     }
 
-    // GitHub answers form-encoded bodies when the request lacks `Accept: application/json`, and
+    // GitHub returns form-encoded bodies when the request lacks `Accept: application/json`, and
     // some servers label such a body `text/plain`. HTML never parses as a form here because it
     // starts with `<`.
     let looks_like_form = content_type.contains("x-www-form-urlencoded")
@@ -63,17 +63,15 @@ pub(crate) fn seconds_field(fields: &Fields, name: &str) -> Option<f64> {
     .filter(|seconds| seconds.is_finite())
 }
 
-/// The largest interval or Retry-After that the client honors, so that a garbled value cannot
-/// park a poller for days; any deadline from `expires_in` still applies first.
+/// The maximum interval or Retry-After that the client honors, so a garbled value cannot stall
+/// a poller for days. A deadline from `expires_in` still applies first.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// Converts a positive number of seconds to a whole-second duration, rounding up and capping at
 /// [`MAX_WAIT`]. Zero, negative and non-finite values yield `None`.
 pub(crate) fn positive_seconds(seconds: Option<f64>) -> Option<Duration> {
-    let seconds = seconds?;
-    if !(seconds > 0.0) {
-        return None;
-    }
+    // NaN fails this comparison too.
+    let seconds = seconds.filter(|seconds| *seconds > 0.0)?;
     let whole = seconds.ceil().min(MAX_WAIT.as_secs_f64());
     Some(Duration::from_secs(whole as u64))
 }
@@ -97,7 +95,7 @@ pub(crate) fn oauth_error(fields: &Fields) -> Option<OAuthError> {
     })
 }
 
-/// Returns whether a status asks the client to retry later: 429 and every 5xx.
+/// Returns whether a status means "retry later": 429 and every 5xx.
 pub(crate) fn is_transient_status(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)
 }
@@ -144,7 +142,8 @@ mod tests {
 
     #[test]
     fn json_without_content_type_still_parses() {
-        let fields = parse_fields(&response("", r#"{"error":"slow_down","interval":"10"}"#)).unwrap();
+        let fields =
+            parse_fields(&response("", r#"{"error":"slow_down","interval":"10"}"#)).unwrap();
         let error = oauth_error(&fields).unwrap();
         assert_eq!(error.code, ErrorCode::SlowDown);
         assert_eq!(error.interval, Some(Duration::from_secs(10)));

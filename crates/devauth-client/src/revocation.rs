@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::response::{content_type, is_transient_status, oauth_error, parse_fields};
 use crate::token::terminal_error;
 
-/// Which kind of token is revoked, sent as `token_type_hint` (RFC 7009 section 2.1).
+/// The kind of token revoked, sent as `token_type_hint` (RFC 7009 section 2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenTypeHint {
     /// `access_token`.
@@ -42,7 +42,10 @@ impl DeviceClient {
             .revocation_endpoint
             .as_ref()
             .ok_or(Error::MissingEndpoint("revocation endpoint"))?;
-        let params = [("token", token.expose()), ("token_type_hint", hint.as_str())];
+        let params = [
+            ("token", token.expose()),
+            ("token_type_hint", hint.as_str()),
+        ];
         let response = self.post_form(url, &params).await?;
 
         if response.status == 200 {

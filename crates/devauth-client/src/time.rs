@@ -75,7 +75,7 @@ impl Jitter for FixedJitter {
 
 /// A clock that moves only when something sleeps on it: [`Clock`] and [`Sleeper`] in one, for
 /// tests. Sleeping returns at once and advances the time by exactly the requested duration, so
-/// a test of a 60-second wait runs in microseconds and sees exact gaps.
+/// a test of a 60-second wait runs in microseconds and measures exact gaps.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     state: Arc<Mutex<ManualState>>,

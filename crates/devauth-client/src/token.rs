@@ -12,7 +12,7 @@ use crate::response::{
     string_field, Fields, OAuthError,
 };
 
-/// What a token endpoint response means to the caller.
+/// The meaning of a token endpoint response to the caller.
 #[derive(Debug)]
 pub(crate) enum TokenReply {
     /// Tokens were issued.
@@ -35,7 +35,7 @@ impl DeviceClient {
         let response = self.post_form(url, params).await?;
         let fields = parse_fields(&response);
 
-        // A 5xx or 429 is retried whatever its body says, because proxies send HTML pages and
+        // A 5xx or 429 is retried whatever its body contains, because proxies send HTML pages and
         // servers send `server_error` or `temporarily_unavailable` with them.
         if is_transient_status(response.status) {
             return Ok(TokenReply::Transient {

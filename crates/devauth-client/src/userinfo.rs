@@ -1,4 +1,4 @@
-//! Who an access token belongs to, from the server's userinfo endpoint.
+//! The userinfo request: the user an access token belongs to.
 
 use devauth_protocol::Secret;
 use serde_json::{Map, Value};
@@ -16,9 +16,9 @@ pub struct UserInfo {
     /// A display name: `username`, else `preferred_username` (OpenID Connect), else `login`
     /// (GitHub), else `email`.
     pub username: Option<String>,
-    /// The client the token was issued to, when the server says.
+    /// The client the token was issued to, when the server returns it.
     pub client_id: Option<String>,
-    /// The token's scope, when the server says.
+    /// The token's scope, when the server returns it.
     pub scope: Option<String>,
     /// Every field as sent.
     pub fields: Map<String, Value>,

@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use devauth_client::{
     default_transport, Cancellation, DeviceClient, Endpoints, Error, ErrorCode, FixedJitter,
-    HttpRequest, HttpResponse, HttpTransport, ManualClock, PollEvent, RetryReason,
-    TransportError, WaitOptions,
+    HttpRequest, HttpResponse, HttpTransport, ManualClock, PollEvent, RetryReason, TransportError,
+    WaitOptions,
 };
 use serde_json::json;
 use support::{FakeServer, Reply, DEVICE_CODE};
@@ -19,10 +19,13 @@ use support::{FakeServer, Reply, DEVICE_CODE};
 const SECOND: Duration = Duration::from_secs(1);
 
 fn secs(values: &[u64]) -> Vec<Duration> {
-    values.iter().map(|value| Duration::from_secs(*value)).collect()
+    values
+        .iter()
+        .map(|value| Duration::from_secs(*value))
+        .collect()
 }
 
-/// A fake server and a client that share one manual clock.
+/// Starts a fake server and a client that share one manual clock.
 async fn setup() -> (FakeServer, DeviceClient, ManualClock) {
     let clock = ManualClock::new();
     let server = FakeServer::start_with_clock(Arc::new(clock.clone())).await;
@@ -62,7 +65,9 @@ async fn slow_down_adds_five_seconds_for_good() {
     let pending = client.start("profile").await.unwrap();
     let mut events = Vec::new();
     let tokens = client
-        .wait_with(&pending, WaitOptions::default(), |event| events.push(event.clone()))
+        .wait_with(&pending, WaitOptions::default(), |event| {
+            events.push(event.clone())
+        })
         .await
         .unwrap();
 
@@ -76,8 +81,12 @@ async fn slow_down_adds_five_seconds_for_good() {
     assert_eq!(
         slowed,
         [
-            &PollEvent::SlowedDown { interval: 6 * SECOND },
-            &PollEvent::SlowedDown { interval: 11 * SECOND }
+            &PollEvent::SlowedDown {
+                interval: 6 * SECOND
+            },
+            &PollEvent::SlowedDown {
+                interval: 11 * SECOND
+            }
         ]
     );
 }
@@ -141,24 +150,44 @@ async fn unusable_interval_defaults_to_five_seconds() {
         ]);
 
         let pending = client.start("").await.unwrap();
-        assert_eq!(pending.interval, Duration::from_secs(expected), "case {case}");
+        assert_eq!(
+            pending.interval,
+            Duration::from_secs(expected),
+            "case {case}"
+        );
         client.wait(&pending).await.unwrap();
-        assert_eq!(server.token_request_gaps(), secs(&[expected]), "case {case}");
+        assert_eq!(
+            server.token_request_gaps(),
+            secs(&[expected]),
+            "case {case}"
+        );
     }
 }
 
 #[tokio::test]
 async fn terminal_errors_stop_polling_at_once() {
-    let cases: [(&str, fn(&Error) -> bool); 5] = [
-        ("access_denied", |error| matches!(error, Error::AccessDenied)),
-        ("expired_token", |error| matches!(error, Error::ExpiredToken)),
+    type IsExpected = fn(&Error) -> bool;
+    let cases: [(&str, IsExpected); 5] = [
+        ("access_denied", |error| {
+            matches!(error, Error::AccessDenied)
+        }),
+        ("expired_token", |error| {
+            matches!(error, Error::ExpiredToken)
+        }),
         ("invalid_grant", |error| error.is_invalid_grant()),
         ("invalid_client", |error| {
-            matches!(error, Error::Rejected { code: ErrorCode::InvalidClient, .. })
+            matches!(
+                error,
+                Error::Rejected {
+                    code: ErrorCode::InvalidClient,
+                    ..
+                }
+            )
         }),
-        ("made_up_code", |error| {
-            matches!(error, Error::Rejected { code: ErrorCode::Other(code), .. } if code == "made_up_code")
-        }),
+        (
+            "made_up_code",
+            |error| matches!(error, Error::Rejected { code: ErrorCode::Other(code), .. } if code == "made_up_code"),
+        ),
     ];
     for (code, is_expected) in cases {
         let (server, client, _clock) = setup().await;
@@ -182,7 +211,10 @@ async fn error_with_status_200_is_honored() {
     let (server, client, _clock) = setup().await;
     server.push_token_replies([
         Reply::json(200, json!({"error": "authorization_pending"})),
-        Reply::json(200, json!({"error": "slow_down", "error_description": "too fast"})),
+        Reply::json(
+            200,
+            json!({"error": "slow_down", "error_description": "too fast"}),
+        ),
         Reply::json(200, json!({"error": "access_denied"})),
     ]);
 
@@ -257,7 +289,11 @@ async fn server_errors_back_off_exponentially() {
     let (server, client, _clock) = setup().await;
     server.set_interval(Some(json!(5)), 3600);
     server.push_token_replies([
-        Reply::raw(502, Some("text/html"), "<html><body>Bad Gateway</body></html>"),
+        Reply::raw(
+            502,
+            Some("text/html"),
+            "<html><body>Bad Gateway</body></html>",
+        ),
         Reply::json(500, json!({"error": "server_error"})),
         Reply::raw(503, None, ""),
         Reply::error("authorization_pending"),
@@ -268,7 +304,7 @@ async fn server_errors_back_off_exponentially() {
     let pending = client.start("").await.unwrap();
     client.wait(&pending).await.unwrap();
 
-    // 5, 10, 20 after three failures; a pending answer resets the count.
+    // 5, 10, 20 after three failures; a pending response resets the count.
     assert_eq!(server.token_request_gaps(), secs(&[5, 10, 20, 5, 5]));
 }
 
@@ -360,7 +396,11 @@ async fn connection_failures_are_retried() {
 async fn html_error_page_stops_polling() {
     let (server, client, _clock) = setup().await;
     server.push_token_replies([
-        Reply::raw(404, Some("text/html"), "<html><body>Not Found</body></html>"),
+        Reply::raw(
+            404,
+            Some("text/html"),
+            "<html><body>Not Found</body></html>",
+        ),
         Reply::tokens("dva_never", None),
     ]);
 
@@ -402,7 +442,10 @@ async fn timeout_ends_wait_while_pending() {
         timeout: Some(12 * SECOND),
         ..WaitOptions::default()
     };
-    let error = client.wait_with(&pending, options, |_| {}).await.unwrap_err();
+    let error = client
+        .wait_with(&pending, options, |_| {})
+        .await
+        .unwrap_err();
 
     assert!(matches!(error, Error::TimedOut(_)), "got {error:?}");
     assert_eq!(server.token_requests().len(), 2);
@@ -434,7 +477,10 @@ async fn cancellation_ends_wait_promptly() {
         ..WaitOptions::default()
     };
     let started = std::time::Instant::now();
-    let error = client.wait_with(&pending, options, |_| {}).await.unwrap_err();
+    let error = client
+        .wait_with(&pending, options, |_| {})
+        .await
+        .unwrap_err();
 
     assert!(matches!(error, Error::Cancelled), "got {error:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -462,7 +508,7 @@ async fn slow_responses_never_overlap_polls() {
     let pending = client.start("").await.unwrap();
     client.wait(&pending).await.unwrap();
 
-    // The next poll waits one interval after the slow answer arrived: 1.5 s + 1 s.
+    // The next poll waits one interval after the slow response arrived: 1.5 s + 1 s.
     assert_eq!(server.max_in_flight(), 1);
     let gap = server.token_request_gaps()[0];
     assert!(gap >= Duration::from_millis(2500), "gap {gap:?}");

@@ -58,6 +58,7 @@ pub async fn device_authorization(
     // code; a collision with a live one draws another code.
     let user_code = insert_with_fresh_user_code(&app, &mut grant, now).await?;
     tracing::info!(grant_id = %grant.id, client_id = %grant.client_id, scope = %grant.requested_scope, "device authorization started");
+    crate::metrics::DEVICE_AUTHORIZATIONS.increment();
 
     let verification_uri = app.config.url("/device");
     let verification_uri_complete = app

@@ -69,6 +69,13 @@ pub enum OAuthError {
     /// send.
     #[error("invalid scope: {0}")]
     InvalidScope(String),
+    /// The client's address presented too many unknown device codes; it may retry after the
+    /// given number of seconds.
+    #[error("too many unknown device codes")]
+    TooManyAttempts {
+        /// Seconds until the block ends.
+        retry_after_secs: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -127,6 +134,11 @@ impl OAuthError {
             OAuthError::InvalidScope(text) => {
                 described(StatusCode::BAD_REQUEST, ErrorCode::InvalidScope, text)
             }
+            OAuthError::TooManyAttempts { .. } => described(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::InvalidRequest,
+                "too many unknown device codes from this address; retry later",
+            ),
             OAuthError::Store(StoreError::Unavailable(_)) => described(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::TemporarilyUnavailable,
@@ -153,6 +165,11 @@ impl IntoResponse for OAuthError {
             tracing::debug!(reason = %self, "rejected request");
         }
         let mut response = json_response(status, &body);
+        if let OAuthError::TooManyAttempts { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -15,6 +15,8 @@
 //!   and forbids framing and inline scripts.
 
 pub mod admin;
+pub mod attempt_limit;
+pub mod audit;
 pub mod client_auth;
 pub mod clock;
 pub mod config;
@@ -24,6 +26,7 @@ pub mod error;
 pub mod form;
 pub mod introspection;
 pub mod metadata;
+pub mod metrics;
 pub mod request;
 pub mod revocation;
 pub mod store;
@@ -57,6 +60,8 @@ pub struct App {
     pub config: Arc<Config>,
     /// The source of time.
     pub clock: Arc<dyn Clock>,
+    /// Addresses refused at the token endpoint for presenting too many unknown device codes.
+    pub blocked_addresses: Arc<attempt_limit::BlockedAddresses>,
 }
 
 impl App {
@@ -66,7 +71,14 @@ impl App {
             store,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
+            blocked_addresses: Arc::default(),
         }
+    }
+
+    /// Replaces the clock, for tests and simulations.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -97,6 +109,7 @@ pub fn router(app: App) -> Router {
             get(metadata::metadata),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::metrics))
         .merge(page)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request::trace_request))

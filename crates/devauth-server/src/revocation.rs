@@ -6,10 +6,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use crate::audit::{self, AuditContext, AuditEvent};
 use crate::client_auth;
 use crate::crypto;
 use crate::error::{json_response, OAuthError};
 use crate::form::FormParams;
+use crate::request::ClientAddr;
 use crate::store::TokenKind;
 use crate::App;
 
@@ -17,6 +19,7 @@ use crate::App;
 /// their own tokens.
 pub async fn revoke(
     State(app): State<App>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -44,6 +47,12 @@ pub async fn revoke(
         }
         TokenKind::Access => app.store.revoke_token(&token.id).await?,
     }
-    tracing::info!(token_id = %token.id, kind = token.kind.as_str(), client_id = %client.id(), "token revoked");
+    let context = AuditContext {
+        client_id: Some(client.id()),
+        user_id: Some(&token.user_id),
+        address: Some(&address),
+        detail: Some(format!("{} {}", token.kind.as_str(), token.id)),
+    };
+    audit::record(&app, AuditEvent::TokenRevoked, context).await;
     Ok(json_response(StatusCode::OK, &serde_json::json!({})))
 }

@@ -9,7 +9,7 @@ use crate::exit_code;
 pub(crate) const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 /// The client id of the devauth CLI, which devauthd creates on its first run.
 pub(crate) const DEFAULT_CLIENT_ID: &str = "devauth";
-/// The scope requested by default; `offline_access` asks for a refresh token.
+/// The scope requested by default; `offline_access` requests a refresh token.
 pub(crate) const DEFAULT_SCOPE: &str = "profile offline_access";
 
 /// Sign in from the terminal with the OAuth 2.0 Device Authorization Grant (RFC 8628).
@@ -31,13 +31,15 @@ pub(crate) enum Command {
     Login(LoginArgs),
     /// Print a valid access token to stdout, refreshing it first when it expires soon.
     Token(TokenArgs),
+    /// Run a command with a valid access token in an environment variable.
+    Exec(ExecArgs),
     /// Show the server, the user, the scopes and the token's expiry (the token is masked).
     Status(StatusArgs),
     /// Revoke the refresh token on the server, then delete the stored tokens.
     Logout(LogoutArgs),
 }
 
-/// Which stored login a command works on.
+/// The stored login a command works on.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Target {
     /// The authorization server's base URL (its issuer).
@@ -54,9 +56,31 @@ pub(crate) struct Target {
     pub(crate) profile: Option<String>,
 }
 
-/// Arguments of `devauth login`.
+/// Arguments of `devauth login`: without a subcommand, start and wait in one process.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct LoginArgs {
+    /// `start` or `wait`, for agents and scripts that cannot block.
+    #[command(subcommand)]
+    pub(crate) step: Option<LoginStep>,
+
+    /// The options of a login in one process.
+    #[command(flatten)]
+    pub(crate) start: StartArgs,
+}
+
+/// The two halves of a login, run by separate processes.
+#[derive(Debug, Subcommand)]
+pub(crate) enum LoginStep {
+    /// Request a code, print it, keep the pending login in the store and exit 0.
+    Start(StartArgs),
+    /// Resume polling for the login that `login start` began, from any process.
+    Wait(WaitArgs),
+}
+
+/// Arguments that start a login.
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
     /// The server and client to log in to.
     #[command(flatten)]
     pub(crate) target: Target,
@@ -67,6 +91,22 @@ pub(crate) struct LoginArgs {
 
     /// Print one JSON line with the code and links when they are known, and one with the
     /// outcome. Tokens never appear in it.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `devauth login wait`.
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    /// The login to wait for.
+    #[command(flatten)]
+    pub(crate) target: Target,
+
+    /// Give up after this many seconds, exiting 5 with the login still pending.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<u64>,
+
+    /// Print the outcome as one JSON line.
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -83,12 +123,40 @@ pub(crate) struct TokenArgs {
     pub(crate) min_ttl: u64,
 }
 
+/// Arguments of `devauth exec`.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// The login to use.
+    #[command(flatten)]
+    pub(crate) target: Target,
+
+    /// The environment variable that receives the access token.
+    #[arg(long = "env", default_value = "DEVAUTH_TOKEN", value_name = "NAME")]
+    pub(crate) variable: String,
+
+    /// Refresh first unless the token stays valid for at least this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub(crate) min_ttl: u64,
+
+    /// The command and its arguments, after `--`.
+    #[arg(required = true, last = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<std::ffi::OsString>,
+}
+
 /// Arguments of `devauth status`.
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// The login to show.
     #[command(flatten)]
     pub(crate) target: Target,
+
+    /// Print one JSON object instead of text. Tokens never appear in it.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Ask the server whether it accepts the access token (userinfo endpoint); exit 1 if not.
+    #[arg(long)]
+    pub(crate) verify: bool,
 }
 
 /// Arguments of `devauth logout`.
@@ -97,4 +165,9 @@ pub(crate) struct LogoutArgs {
     /// The login to end.
     #[command(flatten)]
     pub(crate) target: Target,
+
+    /// End every stored login, not only the one named by `--server`, `--client-id` or
+    /// `--profile`.
+    #[arg(long)]
+    pub(crate) all: bool,
 }

@@ -32,11 +32,7 @@ pub(crate) fn normalize_server(server: &str) -> String {
 pub(crate) fn profile_name(target: &Target) -> String {
     match &target.profile {
         Some(name) => name.clone(),
-        None => format!(
-            "{}@{}",
-            target.client_id,
-            normalize_server(&target.server)
-        ),
+        None => format!("{}@{}", target.client_id, normalize_server(&target.server)),
     }
 }
 
@@ -55,7 +51,9 @@ pub(crate) fn load_profile(
 /// Returns the message for a login that does not exist.
 pub(crate) fn not_logged_in(target: &Target) -> anyhow::Error {
     match &target.profile {
-        Some(name) => anyhow!("not logged in with profile {name:?}; run `devauth login --profile {name}`"),
+        Some(name) => {
+            anyhow!("not logged in with profile {name:?}; run `devauth login --profile {name}`")
+        }
         None => anyhow!(
             "not logged in to {} as client {:?}; run `devauth login`",
             normalize_server(&target.server),

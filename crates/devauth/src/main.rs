@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             } else {
                 exit_code::SUCCESS
             };
-            // Printing can fail only when the terminal is gone; the exit code still tells.
+            // Printing can fail only when the terminal is gone; the exit code still reports the outcome.
             let _ = error.print();
             return ExitCode::from(code);
         }
@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Login(args) => commands::login::run(args).await,
             Command::Token(args) => commands::token::run(args).await,
+            Command::Exec(args) => commands::exec::run(args).await,
             Command::Status(args) => commands::status::run(args).await,
             Command::Logout(args) => commands::logout::run(args).await,
         }

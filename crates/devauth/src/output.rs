@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context as _;
 use serde_json::Value;
 
-/// Writes one JSON value as a line on stdout and flushes, so a reading script sees it at once.
+/// Writes one JSON value as a line on stdout and flushes, so a reading script gets it at once.
 pub(crate) fn json_line(value: &Value) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer(&mut stdout, value).context("cannot write to stdout")?;

@@ -33,6 +33,21 @@ pub(crate) enum Command {
     /// Manage registered clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// List security events: sign-ins, wrong codes, limits hit, approvals, tokens, revocations.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Show events since this long ago (90s, 30m, 2h, 7d) or since an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", default_value = "24h")]
+    pub(crate) since: String,
+    /// Show at most this many events, oldest first.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) limit: i64,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => admin::user(&config, command).await,
         Command::Client(command) => admin::client(&config, command).await,
+        Command::Audit(args) => admin::audit(&config, args).await,
     }
 }
 

@@ -135,8 +135,8 @@ impl FileStore {
         let mut file = options
             .open(&temporary)
             .map_err(io_error("cannot create", &temporary))?;
-        // The mode given to `open` applies only to a new file; a leftover temporary file from a
-        // killed process keeps its own, so set it explicitly.
+        // The mode given to `open` applies only to a new file. A temporary file left by a killed
+        // process keeps its old mode, so set it explicitly.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -196,6 +196,7 @@ mod tests {
                 .unwrap(),
             tokens: None,
             pending: None,
+            user: None,
         }
     }
 

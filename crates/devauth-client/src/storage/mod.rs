@@ -24,14 +24,14 @@ pub use lock::ProfileLock;
 /// The version of the file format written by this crate.
 pub const STORE_VERSION: u32 = 1;
 
-/// Why reading or writing the token store failed.
+/// A failure to read or write the token store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
     /// A file operation failed.
     #[error("{action} {path}: {source}")]
     Io {
-        /// What was being done, such as "cannot read".
+        /// The failed action, such as "cannot read".
         action: &'static str,
         /// The file or folder.
         path: PathBuf,
@@ -43,7 +43,7 @@ pub enum StorageError {
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// What is wrong, without any of the file's content.
+        /// The parse error, without any of the file's content.
         reason: String,
     },
     /// Another process held a lock for longer than the timeout.
@@ -93,6 +93,9 @@ pub struct Profile {
     /// A device authorization still waiting for approval, for `login wait` from another process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<SavedAuthorization>,
+    /// The user's name from the userinfo endpoint at login, so `status` needs no request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// Tokens as stored, with absolute expiry times.

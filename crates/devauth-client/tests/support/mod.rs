@@ -31,12 +31,12 @@ impl Reply {
         Self::raw(status, Some("application/json"), value.to_string())
     }
 
-    /// An RFC 6749 error body with status 400.
+    /// Builds an RFC 6749 error body with status 400.
     pub fn error(code: &str) -> Self {
         Self::json(400, json!({ "error": code }))
     }
 
-    /// A token response with a one-hour access token and optionally a refresh token.
+    /// Builds a token response with a one-hour access token and optionally a refresh token.
     pub fn tokens(access_token: &str, refresh_token: Option<&str>) -> Self {
         let mut body = json!({
             "access_token": access_token,
@@ -134,14 +134,16 @@ impl FakeServer {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
         });
-        let router = Router::new().fallback(handle).with_state(Arc::clone(&state));
+        let router = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
         tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
         Self { base_url, state }
     }
 
-    /// The default device authorization response, with `interval` as given (`None` omits it).
+    /// Builds the default device authorization response, with `interval` as given (`None` omits it).
     pub fn device_response(&self, interval: Option<Value>, expires_in: Value) -> Value {
         let mut body = json!({
             "device_code": DEVICE_CODE,
@@ -277,7 +279,11 @@ async fn handle(
         other if other == *state.metadata_path.lock().unwrap() => {
             Reply::json(200, metadata(&state.base_url))
         }
-        _ => Reply::raw(404, Some("text/html"), "<html><body>Not Found</body></html>"),
+        _ => Reply::raw(
+            404,
+            Some("text/html"),
+            "<html><body>Not Found</body></html>",
+        ),
     };
 
     let mut response = Response::builder().status(reply.status);

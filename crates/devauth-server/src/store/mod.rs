@@ -10,8 +10,8 @@ mod sql;
 use async_trait::async_trait;
 
 pub use records::{
-    ClientRecord, Decision, GrantRecord, GrantStatus, NewGrant, NewToken, SessionRecord, TokenKind,
-    TokenRecord, UserRecord,
+    AuditRecord, ClientRecord, Decision, GrantRecord, GrantStatus, NewGrant, NewToken,
+    SessionRecord, TokenKind, TokenRecord, UserRecord,
 };
 pub use sql::{connect, PostgresStore, SqliteStore};
 
@@ -126,7 +126,17 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a session.
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
-    /// Deletes grants, tokens and sessions that expired before `cutoff`; returns the rows
-    /// deleted.
+    /// Records one failed attempt under each of `keys`.
+    async fn record_failures(&self, keys: &[String], now: i64) -> Result<(), StoreError>;
+    /// Counts the failed attempts recorded under `key` at or after `since`.
+    async fn count_failures(&self, key: &str, since: i64) -> Result<u64, StoreError>;
+
+    /// Appends an event to the audit trail.
+    async fn insert_audit(&self, event: &AuditRecord) -> Result<(), StoreError>;
+    /// Returns audit events at or after `since`, oldest first, at most `limit`.
+    async fn audit_events(&self, since: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Deletes grants, tokens, sessions and failed attempts that expired before `cutoff`;
+    /// returns the rows deleted.
     async fn sweep(&self, cutoff: i64) -> Result<u64, StoreError>;
 }

@@ -245,3 +245,22 @@ pub struct SessionRecord {
     /// Expiry.
     pub expires_at: i64,
 }
+
+/// A security-relevant event, as stored for the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    /// Record id.
+    pub id: String,
+    /// When it happened.
+    pub at: i64,
+    /// The event name, such as `approved` or `sign_in_failed`.
+    pub event: String,
+    /// The client involved.
+    pub client_id: Option<String>,
+    /// The user involved.
+    pub user_id: Option<String>,
+    /// The address the request came from.
+    pub address: Option<String>,
+    /// Further facts, never a secret.
+    pub detail: Option<String>,
+}

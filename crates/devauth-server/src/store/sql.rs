@@ -13,8 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::Row;
 
 use super::{
-    ClientRecord, Decision, GrantRecord, GrantStatus, NewGrant, NewToken, Rotation, SessionRecord,
-    Store, StoreError, TokenKind, TokenRecord, UserRecord,
+    AuditRecord, ClientRecord, Decision, GrantRecord, GrantStatus, NewGrant, NewToken, Rotation,
+    SessionRecord, Store, StoreError, TokenKind, TokenRecord, UserRecord,
 };
 
 const GRANT_COLUMNS: &str = "id, user_code, client_id, requested_scope, granted_scope, status, \
@@ -461,12 +461,77 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn record_failures(&self, keys: &[String], now: i64) -> Result<(), StoreError> {
+                for key in keys {
+                    sqlx::query("INSERT INTO failed_attempts (id, limit_key, at) VALUES ($1, $2, $3)")
+                        .bind(crate::crypto::random_id())
+                        .bind(key)
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn count_failures(&self, key: &str, since: i64) -> Result<u64, StoreError> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM failed_attempts WHERE limit_key = $1 AND at >= $2",
+                )
+                .bind(key)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            async fn insert_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_events (id, at, event, client_id, user_id, address, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&event.id)
+                .bind(event.at)
+                .bind(&event.event)
+                .bind(&event.client_id)
+                .bind(&event.user_id)
+                .bind(&event.address)
+                .bind(&event.detail)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_events(&self, since: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, at, event, client_id, user_id, address, detail FROM audit_events \
+                     WHERE at >= $1 ORDER BY at, id LIMIT $2",
+                )
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(AuditRecord {
+                            id: row.try_get("id")?,
+                            at: row.try_get("at")?,
+                            event: row.try_get("event")?,
+                            client_id: row.try_get("client_id")?,
+                            user_id: row.try_get("user_id")?,
+                            address: row.try_get("address")?,
+                            detail: row.try_get("detail")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn sweep(&self, cutoff: i64) -> Result<u64, StoreError> {
                 let mut deleted = 0;
                 for sql in [
                     "DELETE FROM device_grants WHERE expires_at < $1",
                     "DELETE FROM tokens WHERE expires_at < $1",
                     "DELETE FROM sessions WHERE expires_at < $1",
+                    "DELETE FROM failed_attempts WHERE at < $1",
                 ] {
                     deleted += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
                 }

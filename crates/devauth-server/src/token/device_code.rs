@@ -5,10 +5,13 @@ use axum::response::Response;
 use devauth_protocol::Scope;
 
 use super::issue::{issue, Grant, OFFLINE_ACCESS};
+use crate::attempt_limit::{self, UNKNOWN_DEVICE_CODE};
+use crate::audit::{self, AuditContext, AuditEvent};
 use crate::client_auth::AuthenticatedClient;
 use crate::crypto;
 use crate::error::{json_response, OAuthError};
 use crate::form::FormParams;
+use crate::metrics;
 use crate::store::{GrantRecord, GrantStatus};
 use crate::App;
 
@@ -20,16 +23,25 @@ pub(super) async fn exchange(
     app: &App,
     client: &AuthenticatedClient,
     form: &FormParams,
+    address: &str,
 ) -> Result<Response, OAuthError> {
     let device_code = form.require("device_code")?;
     let now = app.clock.now_ms();
+    if let Some(end) = app.blocked_addresses.blocked_until(address, now) {
+        metrics::RATE_LIMITED.increment();
+        return Err(OAuthError::TooManyAttempts {
+            retry_after_secs: ms_to_secs_ceil(end.saturating_sub(now)),
+        });
+    }
 
     // One indexed lookup by digest. The index compares digests, never the code itself.
-    let grant = app
+    let Some(grant) = app
         .store
         .grant_by_device_code(&crypto::digest(device_code))
         .await?
-        .ok_or(OAuthError::UnknownDeviceCode)?;
+    else {
+        return Err(unknown_device_code(app, client, address, now).await);
+    };
 
     // The device code is bound to the client that requested it (RFC 8628 section 3.4). A
     // mismatch leaves the grant as it is: a client id is public, so whoever holds the device
@@ -46,7 +58,7 @@ pub(super) async fn exchange(
         _ if now >= grant.expires_at => Err(OAuthError::ExpiredDeviceCode),
         GrantStatus::Denied => Err(OAuthError::Denied),
         // An approved grant is redeemable even by a poll that came too soon.
-        GrantStatus::Approved => redeem(app, client, &grant, now).await,
+        GrantStatus::Approved => redeem(app, client, &grant, now, address).await,
         GrantStatus::Pending => record_poll(app, &grant, now).await,
     }
 }
@@ -72,11 +84,12 @@ async fn record_poll(app: &App, grant: &GrantRecord, now: i64) -> Result<Respons
     // read and our write: two polls at once are too fast by definition.
     if early || !recorded {
         tracing::warn!(grant_id = %grant.id, interval_ms, "device polled too fast");
+        metrics::POLLS_SLOW_DOWN.increment();
         return Err(OAuthError::SlowDown {
-            interval_secs: u64::try_from(interval_ms.saturating_add(999) / 1000)
-                .unwrap_or(u64::MAX),
+            interval_secs: ms_to_secs_ceil(interval_ms),
         });
     }
+    metrics::POLLS_PENDING.increment();
     Err(OAuthError::Pending)
 }
 
@@ -86,6 +99,7 @@ async fn redeem(
     client: &AuthenticatedClient,
     grant: &GrantRecord,
     now: i64,
+    address: &str,
 ) -> Result<Response, OAuthError> {
     let user_id = grant
         .user_id
@@ -116,6 +130,50 @@ async fn redeem(
     {
         return Err(OAuthError::AlreadyRedeemed);
     }
-    tracing::info!(grant_id = %grant.id, client_id = %client.id(), user_id, scope = %scope, "tokens issued");
+    metrics::TOKENS_ISSUED.increment();
+    let context = AuditContext {
+        client_id: Some(client.id()),
+        user_id: Some(user_id),
+        address: Some(address),
+        detail: Some(format!("grant {} scope {scope}", grant.id)),
+    };
+    audit::record(app, AuditEvent::TokenIssued, context).await;
     Ok(json_response(StatusCode::OK, &issued.response))
+}
+
+/// Counts an unknown device code against the client's address, and blocks the address once it
+/// is over the limit, so that device codes cannot be enumerated from one address.
+async fn unknown_device_code(
+    app: &App,
+    client: &AuthenticatedClient,
+    address: &str,
+    now: i64,
+) -> OAuthError {
+    let keys = [format!("unknown_device_code:address:{address}")];
+    let counted = async {
+        attempt_limit::record_failure(app, &keys).await?;
+        attempt_limit::is_limited(app, UNKNOWN_DEVICE_CODE, &keys).await
+    };
+    match counted.await {
+        Ok(true) => {
+            let end = now.saturating_add(UNKNOWN_DEVICE_CODE.window_ms);
+            app.blocked_addresses.block(address, end);
+            let context = AuditContext {
+                client_id: Some(client.id()),
+                address: Some(address),
+                detail: Some("too many unknown device codes; address blocked".into()),
+                ..AuditContext::default()
+            };
+            audit::record(app, AuditEvent::RateLimited, context).await;
+            OAuthError::UnknownDeviceCode
+        }
+        Ok(false) => OAuthError::UnknownDeviceCode,
+        Err(error) => error.into(),
+    }
+}
+
+/// Converts milliseconds to whole seconds, rounding up, so a client that waits that long is
+/// never early.
+fn ms_to_secs_ceil(millis: i64) -> u64 {
+    u64::try_from(millis.saturating_add(999) / 1000).unwrap_or(0)
 }

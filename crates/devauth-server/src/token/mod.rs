@@ -15,11 +15,13 @@ use devauth_protocol::GrantType;
 use crate::client_auth;
 use crate::error::OAuthError;
 use crate::form::FormParams;
+use crate::request::ClientAddr;
 use crate::App;
 
 /// `POST /oauth/device/token`.
 pub async fn token(
     State(app): State<App>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -31,8 +33,8 @@ pub async fn token(
     let client = client_auth::authenticate(&app, &headers, &form).await?;
 
     match grant_type {
-        GrantType::DeviceCode => device_code::exchange(&app, &client, &form).await,
-        GrantType::RefreshToken => refresh_token::exchange(&app, &client, &form).await,
+        GrantType::DeviceCode => device_code::exchange(&app, &client, &form, &address).await,
+        GrantType::RefreshToken => refresh_token::exchange(&app, &client, &form, &address).await,
     }
 }
 

@@ -6,6 +6,7 @@ use axum::response::Response;
 use devauth_protocol::Scope;
 
 use super::issue::{issue, Grant};
+use crate::audit::{self, AuditContext, AuditEvent};
 use crate::client_auth::AuthenticatedClient;
 use crate::crypto;
 use crate::error::{json_response, OAuthError};
@@ -18,6 +19,7 @@ pub(super) async fn exchange(
     app: &App,
     client: &AuthenticatedClient,
     form: &FormParams,
+    address: &str,
 ) -> Result<Response, OAuthError> {
     let presented = form.require("refresh_token")?;
     let now = app.clock.now_ms();
@@ -36,7 +38,7 @@ pub(super) async fn exchange(
     }
     // A rotated token presented again means two parties hold it: revoke everything it led to.
     if token.rotated_at.is_some() {
-        return Err(revoke_reused_family(app, &token).await);
+        return Err(revoke_reused_family(app, &token, address).await);
     }
     if token.revoked || now >= token.expires_at {
         return Err(OAuthError::RefreshTokenInactive);
@@ -78,19 +80,38 @@ pub(super) async fn exchange(
         .await?
     {
         Rotation::Rotated => {
-            tracing::info!(token_id = %token.id, family_id = %token.family_id, client_id = %client.id(), "refresh token rotated");
+            crate::metrics::TOKENS_ISSUED.increment();
+            let context = AuditContext {
+                client_id: Some(client.id()),
+                user_id: Some(&token.user_id),
+                address: Some(address),
+                detail: Some(format!(
+                    "token {} family {} scope {access_scope}",
+                    token.id, token.family_id
+                )),
+            };
+            audit::record(app, AuditEvent::TokenRefreshed, context).await;
             Ok(json_response(StatusCode::OK, &issued.response))
         }
         // Another request rotated this token between our read and our update: the same token
         // was used twice.
-        Rotation::Stale => Err(revoke_reused_family(app, &token).await),
+        Rotation::Stale => Err(revoke_reused_family(app, &token, address).await),
     }
 }
 
-async fn revoke_reused_family(app: &App, token: &TokenRecord) -> OAuthError {
+async fn revoke_reused_family(app: &App, token: &TokenRecord, address: &str) -> OAuthError {
     match app.store.revoke_family(&token.family_id).await {
         Ok(revoked) => {
-            tracing::warn!(token_id = %token.id, family_id = %token.family_id, revoked, "refresh token reused; family revoked");
+            let context = AuditContext {
+                client_id: Some(&token.client_id),
+                user_id: Some(&token.user_id),
+                address: Some(address),
+                detail: Some(format!(
+                    "token {} reused; family {} lost {revoked} tokens",
+                    token.id, token.family_id
+                )),
+            };
+            audit::record(app, AuditEvent::RefreshReuseDetected, context).await;
             OAuthError::RefreshTokenReused
         }
         Err(error) => error.into(),

@@ -92,6 +92,12 @@ impl Session {
         Ok(app.store.user(user_id).await?.filter(|user| !user.disabled))
     }
 
+    /// Returns the digest that keys the session in the store; safe to log and to use as a
+    /// limit key.
+    pub(super) fn id_hash(&self) -> &str {
+        &self.record.id_hash
+    }
+
     /// Returns the CSRF token that every form of this session carries.
     pub(super) fn csrf_token(&self) -> String {
         let mut hasher = Sha256::new();

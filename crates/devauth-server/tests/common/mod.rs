@@ -90,11 +90,7 @@ impl TestServer {
             .expect("default client");
 
         let clock = ManualClock::new();
-        let app = App {
-            store,
-            config: Arc::new(config),
-            clock: Arc::new(clock.clone()),
-        };
+        let app = App::new(store, config).with_clock(Arc::new(clock.clone()));
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(devauth_server::serve(listener, app.clone(), async move {
             let _ = stopped.await;
@@ -209,18 +205,13 @@ impl TestServer {
 
     /// A browser with its own cookie jar, signed in as `username`.
     pub async fn signed_in_browser(&self, username: &str) -> Browser {
-        let browser = Browser::new(self);
-        let page = browser.get("/device").await;
-        let answer = browser
-            .post(
-                "/device/sign-in",
-                &[
-                    ("csrf_token", &csrf(&page.text)),
-                    ("username", username),
-                    ("password", PASSWORD),
-                ],
-            )
-            .await;
+        self.signed_in_browser_at(username, "127.0.0.1").await
+    }
+
+    /// A browser signed in as `username`, connecting from the loopback `address`.
+    pub async fn signed_in_browser_at(&self, username: &str, address: &str) -> Browser {
+        let browser = Browser::from_address(self, address);
+        let answer = browser.sign_in(username, PASSWORD).await;
         assert_eq!(answer.status, StatusCode::OK, "sign-in: {}", answer.text);
         assert!(answer.text.contains("Enter the code"), "{}", answer.text);
         browser
@@ -274,14 +265,37 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(server: &TestServer) -> Self {
+        Self::from_address(server, "127.0.0.1")
+    }
+
+    /// A browser whose connections come from `address`, another loopback address, so that
+    /// per-address limits can be told apart.
+    pub fn from_address(server: &TestServer, address: &str) -> Self {
+        let local: std::net::IpAddr = address.parse().expect("loopback address");
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)
+                .local_address(local)
                 .build()
                 .expect("client"),
             base: server.base.clone(),
             origin: Some(server.base.clone()),
         }
+    }
+
+    /// Signs in as `username`; returns the answer to the sign-in POST.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Answer {
+        let page = self.get("/device").await;
+        let csrf = csrf(&page.text);
+        self.post(
+            "/device/sign-in",
+            &[
+                ("csrf_token", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
     }
 
     /// Sends no `Origin` header, or a foreign one.

@@ -1,25 +1,57 @@
-//! `devauth login`: the device authorization request, the code on stderr, polling, and the
-//! tokens into the store.
+//! `devauth login`, `devauth login start` and `devauth login wait`: the device authorization
+//! request, the code on stderr, polling, and the tokens into the store.
+//!
+//! The pending authorization is saved in the store before the code is shown, so a `login wait`
+//! in another process (or after this one was killed) resumes polling the same device code.
 
-use anyhow::Context as _;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
 use devauth_client::{
     default_transport, Cancellation, DeviceClient, Endpoints, Error, FileStore,
-    PendingAuthorization, PollEvent, Profile, RetryReason, StoredTokens, WaitOptions,
+    PendingAuthorization, PollEvent, Profile, RetryReason, StorageError, StoredTokens,
+    TokenResponse, WaitOptions,
 };
 use serde_json::json;
 
-use crate::cli::LoginArgs;
-use crate::context::{normalize_server, open_store, profile_name};
+use crate::cli::{LoginArgs, LoginStep, StartArgs, WaitArgs};
+use crate::context::{client_for, load_profile, normalize_server, open_store, profile_name};
 use crate::exit_code;
 use crate::output::{human_duration, json_line};
 
-/// Runs `devauth login` and returns the exit code.
+/// Runs `devauth login` or one of its steps and returns the exit code.
 pub(crate) async fn run(args: LoginArgs) -> anyhow::Result<u8> {
+    match args.step {
+        None => {
+            let json = args.start.json;
+            let started = start(&args.start).await?;
+            let _wait_lock = lock_waiting(&started.store, &started.name)?;
+            let outcome = wait_for_approval(&started, None).await;
+            finish(&started, outcome, json).await
+        }
+        Some(LoginStep::Start(start_args)) => {
+            start(&start_args).await?;
+            Ok(exit_code::SUCCESS)
+        }
+        Some(LoginStep::Wait(wait_args)) => wait(wait_args).await,
+    }
+}
+
+/// A login whose code is shown and whose approval is awaited.
+struct Started {
+    store: FileStore,
+    name: String,
+    client: DeviceClient,
+    pending: PendingAuthorization,
+}
+
+/// Discovers the endpoints, requests a device code, saves the pending authorization and shows
+/// the code.
+async fn start(args: &StartArgs) -> anyhow::Result<Started> {
     let store = open_store()?;
     let server = normalize_server(&args.target.server);
     let name = profile_name(&args.target);
 
-    // Discover the endpoints, then ask for a device code.
     let transport = default_transport()?;
     let endpoints = Endpoints::discover(transport.as_ref(), &server)
         .await
@@ -32,33 +64,81 @@ pub(crate) async fn run(args: LoginArgs) -> anyhow::Result<u8> {
         .await
         .context("the device authorization request failed")?;
 
-    // Keep the pending authorization in the store before showing the code, so that a
-    // `devauth login wait` in another process can pick it up.
     let profile = Profile {
-        server: server.clone(),
+        server,
         client_id: args.target.client_id.clone(),
         requested_scope: args.scope.clone(),
         endpoints,
         tokens: None,
         pending: Some(pending.to_saved(pending.interval)),
+        user: None,
     };
     save_pending(&store, &name, profile)?;
 
     show_code(&pending, args.json)?;
-    let outcome = wait_for_approval(&client, &store, &name, &pending).await;
-    finish(&client, &store, &name, outcome, args.json).await
+    Ok(Started {
+        store,
+        name,
+        client,
+        pending,
+    })
+}
+
+/// Resumes the pending login of the profile that `args` names.
+async fn wait(args: WaitArgs) -> anyhow::Result<u8> {
+    let store = open_store()?;
+    let (name, profile) = load_profile(&store, &args.target)?.ok_or_else(no_pending_login)?;
+    let saved = profile.pending.clone().ok_or_else(no_pending_login)?;
+    let _wait_lock = lock_waiting(&store, &name)?;
+
+    let client = client_for(&profile)?;
+    let pending = client.resume(&saved);
+    eprintln!(
+        "Waiting for approval of code {} at {}; it expires in {}.",
+        pending.user_code,
+        pending.verification_uri,
+        human_duration(pending.expires_in.as_secs())
+    );
+    let started = Started {
+        store,
+        name,
+        client,
+        pending,
+    };
+    let outcome = wait_for_approval(&started, args.timeout.map(Duration::from_secs)).await;
+    finish(&started, outcome, args.json).await
+}
+
+fn no_pending_login() -> anyhow::Error {
+    anyhow!("no login is pending; run `devauth login start` first")
+}
+
+/// Takes the lock that keeps two processes from polling the same device code, which would
+/// draw `slow_down` errors.
+fn lock_waiting(
+    store: &FileStore,
+    name: &str,
+) -> anyhow::Result<devauth_client::storage::ProfileLock> {
+    match store.lock_profile(&format!("{name} (waiting)"), Duration::ZERO) {
+        Ok(lock) => Ok(lock),
+        Err(StorageError::LockTimeout { .. }) => Err(anyhow!(
+            "another devauth process is already waiting for this login"
+        )),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Stores `profile` with its pending authorization, keeping the tokens of an earlier login
-/// until the new one succeeds.
+/// to the same server and client until the new one succeeds.
 fn save_pending(store: &FileStore, name: &str, mut profile: Profile) -> anyhow::Result<()> {
     store
         .update(|file| {
             if let Some(previous) = file.profiles.get(name) {
-                let same_login = previous.server == profile.server
-                    && previous.client_id == profile.client_id;
+                let same_login =
+                    previous.server == profile.server && previous.client_id == profile.client_id;
                 if same_login {
                     profile.tokens = previous.tokens.clone();
+                    profile.user = previous.user.clone();
                 }
             }
             file.profiles.insert(name.to_owned(), profile);
@@ -76,7 +156,7 @@ fn show_code(pending: &PendingAuthorization, json: bool) -> anyhow::Result<()> {
         eprintln!("Or open this link, which has the code filled in: {complete}");
     }
     eprintln!(
-        "Waiting for approval; the code expires in {}.",
+        "The code expires in {}.",
         human_duration(pending.expires_in.as_secs())
     );
     if json {
@@ -91,14 +171,11 @@ fn show_code(pending: &PendingAuthorization, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Polls until the person decides, Ctrl-C is pressed or the code expires. Progress goes to
-/// stderr, and every slow_down is saved so a later `login wait` keeps the longer interval.
+/// Polls until the person decides, Ctrl-C is pressed, the code expires or `timeout` passes.
 async fn wait_for_approval(
-    client: &DeviceClient,
-    store: &FileStore,
-    name: &str,
-    pending: &PendingAuthorization,
-) -> Result<devauth_client::TokenResponse, Error> {
+    started: &Started,
+    timeout: Option<Duration>,
+) -> Result<TokenResponse, Error> {
     let cancellation = Cancellation::new();
     let on_ctrl_c = cancellation.clone();
     let ctrl_c = tokio::spawn(async move {
@@ -109,31 +186,31 @@ async fn wait_for_approval(
 
     let options = WaitOptions {
         cancellation: Some(cancellation),
+        timeout,
         ..WaitOptions::default()
     };
-    let outcome = client
-        .wait_with(pending, options, |event| report_progress(store, name, pending, event))
+    let outcome = started
+        .client
+        .wait_with(&started.pending, options, |event| {
+            report_progress(started, event)
+        })
         .await;
     ctrl_c.abort();
     outcome
 }
 
-/// Prints a progress event on stderr as a plain line.
-fn report_progress(
-    store: &FileStore,
-    name: &str,
-    pending: &PendingAuthorization,
-    event: &PollEvent,
-) {
+/// Prints a progress event on stderr as a plain line, and saves every slow_down so a later
+/// `login wait` keeps the longer interval.
+fn report_progress(started: &Started, event: &PollEvent) {
     match event {
         PollEvent::SlowedDown { interval } => {
             eprintln!(
-                "The server asked to slow down; polling every {} from now on.",
+                "The server requested slower polling; polling every {} from now on.",
                 human_duration(interval.as_secs())
             );
-            let saved = pending.to_saved(*interval);
-            let result = store.update(|file| {
-                if let Some(profile) = file.profiles.get_mut(name) {
+            let saved = started.pending.to_saved(*interval);
+            let result = started.store.update(|file| {
+                if let Some(profile) = file.profiles.get_mut(&started.name) {
                     profile.pending = Some(saved);
                 }
             });
@@ -157,32 +234,39 @@ fn report_progress(
 
 /// Stores the tokens or reports the failure, and returns the exit code.
 async fn finish(
-    client: &DeviceClient,
-    store: &FileStore,
-    name: &str,
-    outcome: Result<devauth_client::TokenResponse, Error>,
+    started: &Started,
+    outcome: Result<TokenResponse, Error>,
     json: bool,
 ) -> anyhow::Result<u8> {
     let tokens = match outcome {
         Ok(tokens) => tokens,
-        Err(error) => return report_failure(store, name, error, json),
+        Err(error) => return report_failure(started, error, json),
     };
 
-    let stored = StoredTokens::from_response(&tokens, client.clock().system_now(), None);
-    let scope = stored.scope.clone();
-    store
-        .update(|file| {
-            if let Some(profile) = file.profiles.get_mut(name) {
-                profile.tokens = Some(stored);
-                profile.pending = None;
-            }
-        })
-        .with_context(|| format!("cannot write the token store {}", store.path().display()))?;
-
-    let user = match client.userinfo(&tokens.access_token).await {
+    // The name is only for display, so a failed userinfo request does not fail the login.
+    let user = match started.client.userinfo(&tokens.access_token).await {
         Ok(info) => info.username.or(info.sub),
         Err(_) => None,
     };
+    let stored = StoredTokens::from_response(&tokens, started.client.clock().system_now(), None);
+    let scope = stored.scope.clone();
+    let saved_user = user.clone();
+    started
+        .store
+        .update(|file| {
+            if let Some(profile) = file.profiles.get_mut(&started.name) {
+                profile.tokens = Some(stored);
+                profile.pending = None;
+                profile.user = saved_user;
+            }
+        })
+        .with_context(|| {
+            format!(
+                "cannot write the token store {}",
+                started.store.path().display()
+            )
+        })?;
+
     match &user {
         Some(user) => eprintln!("Logged in as {user}."),
         None => eprintln!("Logged in."),
@@ -198,19 +282,24 @@ async fn finish(
 }
 
 /// Reports a failed wait on stderr (and stdout with `--json`) and returns its exit code.
-fn report_failure(store: &FileStore, name: &str, error: Error, json: bool) -> anyhow::Result<u8> {
+fn report_failure(started: &Started, error: Error, json: bool) -> anyhow::Result<u8> {
     let (status, code) = match &error {
         Error::AccessDenied => ("denied", exit_code::DENIED),
         Error::ExpiredToken => ("expired", exit_code::EXPIRED),
+        Error::TimedOut(_) => ("pending", exit_code::PENDING),
         Error::Cancelled => ("cancelled", exit_code::INTERRUPTED),
         _ => ("error", exit_code::FAILURE),
     };
 
-    // A decided or expired authorization cannot be resumed; a cancelled one can, with
-    // `devauth login wait`.
-    if !matches!(error, Error::Cancelled) {
-        let cleared = store.update(|file| {
-            if let Some(profile) = file.profiles.get_mut(name) {
+    // A denied, expired or rejected authorization cannot be resumed. One that timed out or was
+    // cancelled can, with `devauth login wait`, and so can one whose polls failed on the network.
+    let resumable = matches!(
+        error,
+        Error::TimedOut(_) | Error::Cancelled | Error::Transport { .. }
+    );
+    if !resumable {
+        let cleared = started.store.update(|file| {
+            if let Some(profile) = file.profiles.get_mut(&started.name) {
                 profile.pending = None;
             }
         });
@@ -221,10 +310,16 @@ fn report_failure(store: &FileStore, name: &str, error: Error, json: bool) -> an
 
     match &error {
         Error::AccessDenied => eprintln!("devauth: the login was denied."),
-        Error::ExpiredToken => {
-            eprintln!("devauth: the code expired before it was approved; run `devauth login` again.")
+        Error::ExpiredToken => eprintln!(
+            "devauth: the code expired before it was approved; run `devauth login` again."
+        ),
+        Error::TimedOut(after) => eprintln!(
+            "devauth: still waiting for approval after {}; run `devauth login wait` to keep waiting.",
+            human_duration(after.as_secs())
+        ),
+        Error::Cancelled => {
+            eprintln!("devauth: login cancelled; run `devauth login wait` to resume it.")
         }
-        Error::Cancelled => eprintln!("devauth: login cancelled."),
         other => eprintln!("devauth: error: {other}"),
     }
     if json {

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
-use devauth_client::{FileStore, StoredTokens, SystemClock, Clock};
+use devauth_client::{Clock, FileStore, StoredTokens, SystemClock};
 
-use crate::cli::TokenArgs;
+use crate::cli::{Target, TokenArgs};
 use crate::context::{client_for, load_profile, not_logged_in, open_store};
 use crate::exit_code;
 
@@ -18,25 +18,31 @@ const REFRESH_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `devauth token` and returns the exit code.
 pub(crate) async fn run(args: TokenArgs) -> anyhow::Result<u8> {
+    let tokens = valid_tokens(&args.target, Duration::from_secs(args.min_ttl)).await?;
+    println!("{}", tokens.access_token.expose());
+    Ok(exit_code::SUCCESS)
+}
+
+/// Returns the tokens of the login that `target` names, refreshed first unless the access
+/// token stays valid for `min_ttl`.
+pub(crate) async fn valid_tokens(
+    target: &Target,
+    min_ttl: Duration,
+) -> anyhow::Result<StoredTokens> {
     let store = open_store()?;
-    let min_ttl = Duration::from_secs(args.min_ttl);
-    let (name, profile) = load_profile(&store, &args.target)?.ok_or_else(|| not_logged_in(&args.target))?;
-    let tokens = profile.tokens.ok_or_else(|| not_logged_in(&args.target))?;
+    let (name, profile) = load_profile(&store, target)?.ok_or_else(|| not_logged_in(target))?;
+    let tokens = profile.tokens.ok_or_else(|| not_logged_in(target))?;
 
     // The fast path: a cached token that stays valid long enough, with no network call.
     if tokens.is_fresh(SystemClock.system_now(), min_ttl) {
-        println!("{}", tokens.access_token.expose());
-        return Ok(exit_code::SUCCESS);
+        return Ok(tokens);
     }
-
-    let fresh = refresh_under_lock(&store, &name, min_ttl).await?;
-    println!("{}", fresh.access_token.expose());
-    Ok(exit_code::SUCCESS)
+    refresh_under_lock(&store, &name, min_ttl).await
 }
 
 /// Refreshes the tokens of profile `name` unless another process did while this one waited for
 /// the lock, and returns the tokens to use.
-pub(crate) async fn refresh_under_lock(
+async fn refresh_under_lock(
     store: &FileStore,
     name: &str,
     min_ttl: Duration,
@@ -68,7 +74,9 @@ pub(crate) async fn refresh_under_lock(
             // without the lock (an older devauth) stored meanwhile.
             bail!("the server rejected the refresh token (invalid_grant); run `devauth login`");
         }
-        Err(error) => return Err(anyhow::Error::new(error).context("cannot refresh the access token")),
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context("cannot refresh the access token"))
+        }
     };
 
     let refreshed = StoredTokens::from_response(

@@ -1,0 +1,77 @@
+//! Page form bodies and the checks every POST passes: same origin and the session's CSRF
+//! token.
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::html;
+use super::pages::{self, Notice};
+use super::session::Session;
+use crate::App;
+
+/// Decoded form fields of a page POST. Unlike the protocol endpoints, the page repeats
+/// `scope` once per ticked box.
+pub(super) struct PageForm(Vec<(String, String)>);
+
+impl PageForm {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub(super) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Parses a POST body and checks its origin and CSRF token. On failure, returns the reason to
+/// show with [`forbidden`].
+pub(super) fn checked_form(
+    app: &App,
+    headers: &HeaderMap,
+    session: &Session,
+    body: &[u8],
+) -> Result<PageForm, &'static str> {
+    // Browsers send Origin with every form POST; a different one means another site submitted
+    // the form.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.as_bytes() != app.config.issuer_origin().as_bytes() {
+            return Err(
+                "This form was sent from another site. Open this page directly and try again.",
+            );
+        }
+    }
+    let Some(pairs) = crate::form::decode_pairs(body) else {
+        return Err("The form could not be read. Reload the page and try again.");
+    };
+    let form = PageForm(pairs);
+    if !session.csrf_matches(form.get("csrf_token")) {
+        return Err("This form has expired. Reload the page and try again.");
+    }
+    Ok(form)
+}
+
+/// Answers a rejected POST with 403; nothing was changed.
+pub(super) fn forbidden(session: &Session, reason: &'static str) -> Response {
+    tracing::warn!(reason, "page request rejected");
+    let message = Notice {
+        text: reason,
+        is_error: true,
+    };
+    html(
+        StatusCode::FORBIDDEN,
+        pages::outcome(
+            "Request rejected",
+            None,
+            &session.csrf_token(),
+            &message,
+            true,
+        ),
+        session,
+    )
+}
