@@ -19,8 +19,9 @@ pub async fn run(app: App) {
         ticker.tick().await;
         let cutoff = app.clock.now_ms().saturating_sub(RETENTION_MS);
         match app.store.sweep(cutoff).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::debug!(deleted, "swept expired rows"),
+            Ok(None) => tracing::debug!("another replica is sweeping"),
+            Ok(Some(0)) => {}
+            Ok(Some(deleted)) => tracing::debug!(deleted, "swept expired rows"),
             Err(error) => tracing::warn!(error = ?error, "sweeping expired rows failed"),
         }
     }

@@ -36,12 +36,30 @@ impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_unavailable_code) => {
                 StoreError::Unavailable(error)
             }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
             _ => StoreError::Database(error),
         }
     }
+}
+
+/// Returns whether a database error code means the server is going away or overloaded rather
+/// than that the statement is wrong: PostgreSQL's classes 08 (connection exception), 53
+/// (insufficient resources) and 57P (operator intervention, such as a shutdown), and SQLite's
+/// SQLITE_BUSY (5) and SQLITE_LOCKED (6).
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == "5"
+        || code == "6"
 }
 
 /// What happened to a refresh token presented for rotation.
@@ -136,7 +154,7 @@ pub trait Store: Send + Sync + 'static {
     /// Returns audit events at or after `since`, oldest first, at most `limit`.
     async fn audit_events(&self, since: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
 
-    /// Deletes grants, tokens, sessions and failed attempts that expired before `cutoff`;
-    /// returns the rows deleted.
-    async fn sweep(&self, cutoff: i64) -> Result<u64, StoreError>;
+    /// Deletes grants, tokens, sessions and failed attempts that expired before `cutoff`, in
+    /// small batches. Returns the rows deleted, or `None` when another replica is sweeping.
+    async fn sweep(&self, cutoff: i64) -> Result<Option<u64>, StoreError>;
 }

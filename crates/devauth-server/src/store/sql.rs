@@ -36,7 +36,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// migrations. A SQLite file is created with its parent folder when missing.
 pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, anyhow::Error> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        let options = PgConnectOptions::from_str(database_url)?;
+        // A statement that runs longer than this is cancelled, so a stuck query cannot hold a
+        // connection (and the request behind it) forever.
+        let options =
+            PgConnectOptions::from_str(database_url)?.options([("statement_timeout", "5s")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -90,8 +93,19 @@ pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, anyhow::Error
     Ok(Arc::new(store))
 }
 
+/// Tables the sweeper cleans: name, key column, expiry column.
+const SWEPT_TABLES: [(&str, &str, &str); 4] = [
+    ("device_grants", "id", "expires_at"),
+    ("tokens", "id", "expires_at"),
+    ("sessions", "id_hash", "expires_at"),
+    ("failed_attempts", "id", "at"),
+];
+
+/// Rows deleted per statement while sweeping.
+const SWEEP_BATCH: u64 = 500;
+
 macro_rules! sql_store {
-    ($(#[$doc:meta])* $store:ident, $db:ty) => {
+    ($(#[$doc:meta])* $store:ident, $db:ty, try_lock = $try_lock:literal, unlock = $unlock:literal) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $store {
@@ -525,17 +539,39 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn sweep(&self, cutoff: i64) -> Result<u64, StoreError> {
-                let mut deleted = 0;
-                for sql in [
-                    "DELETE FROM device_grants WHERE expires_at < $1",
-                    "DELETE FROM tokens WHERE expires_at < $1",
-                    "DELETE FROM sessions WHERE expires_at < $1",
-                    "DELETE FROM failed_attempts WHERE at < $1",
-                ] {
-                    deleted += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+            async fn sweep(&self, cutoff: i64) -> Result<Option<u64>, StoreError> {
+                // One connection holds the sweep lock for the whole run; each batch commits on
+                // its own, so a sweep never holds a write lock that a poll would wait for.
+                let mut connection = self.pool.acquire().await?;
+                let locked: bool = sqlx::query_scalar($try_lock).fetch_one(&mut *connection).await?;
+                if !locked {
+                    return Ok(None);
                 }
-                Ok(deleted)
+                let mut deleted = 0;
+                let mut outcome = Ok(());
+                'tables: for (table, key, time) in SWEPT_TABLES {
+                    let sql = format!(
+                        "DELETE FROM {table} WHERE {key} IN \
+                         (SELECT {key} FROM {table} WHERE {time} < $1 LIMIT {SWEEP_BATCH})"
+                    );
+                    loop {
+                        match sqlx::query(&sql).bind(cutoff).execute(&mut *connection).await {
+                            Ok(result) => {
+                                deleted += result.rows_affected();
+                                if result.rows_affected() < SWEEP_BATCH {
+                                    break;
+                                }
+                            }
+                            Err(error) => {
+                                outcome = Err(error);
+                                break 'tables;
+                            }
+                        }
+                    }
+                }
+                sqlx::query($unlock).execute(&mut *connection).await?;
+                outcome?;
+                Ok(Some(deleted))
             }
         }
     };
@@ -544,11 +580,17 @@ macro_rules! sql_store {
 sql_store!(
     /// The embedded default: one SQLite file in WAL mode.
     SqliteStore,
-    sqlx::Sqlite
+    sqlx::Sqlite,
+    // One process serves a SQLite file, so there is no other sweeper to exclude.
+    try_lock = "SELECT TRUE",
+    unlock = "SELECT TRUE"
 );
 
 sql_store!(
     /// PostgreSQL, for several replicas sharing one database.
     PostgresStore,
-    sqlx::Postgres
+    sqlx::Postgres,
+    // A session-level advisory lock: one replica sweeps, the others skip this round.
+    try_lock = "SELECT pg_try_advisory_lock(8628)",
+    unlock = "SELECT pg_advisory_unlock(8628)"
 );

@@ -13,6 +13,7 @@ pub struct TestDatabase {
 }
 
 enum Cleanup {
+    None,
     Folder(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -39,7 +40,15 @@ impl TestDatabase {
         }
     }
 
-    async fn create_postgres() -> Self {
+    /// A SQLite database at `path`, which the caller's temporary folder removes.
+    pub fn at_sqlite(path: std::path::PathBuf) -> Self {
+        Self {
+            url: format!("sqlite://{}", path.display()),
+            cleanup: Cleanup::None,
+        }
+    }
+
+    pub async fn create_postgres() -> Self {
         let admin_url = postgres_admin_url();
         let mut connection = sqlx::PgConnection::connect(&admin_url)
             .await

@@ -54,14 +54,19 @@ impl Answer {
 }
 
 pub async fn read(response: reqwest::Response) -> Answer {
+    try_read(response).await.expect("read body")
+}
+
+/// Reads a whole answer; fails when the connection drops mid-body.
+pub async fn try_read(response: reqwest::Response) -> Result<Answer, reqwest::Error> {
     let status = response.status();
     let headers = response.headers().clone();
-    let text = response.text().await.expect("read body");
-    Answer {
+    let text = response.text().await?;
+    Ok(Answer {
         status,
         headers,
         text,
-    }
+    })
 }
 
 impl TestServer {
@@ -70,6 +75,12 @@ impl TestServer {
     }
 
     pub async fn start_with(layer: ConfigLayer) -> Self {
+        Self::start_via(layer, |url| url.to_owned()).await
+    }
+
+    /// Starts a server whose database URL is the test database's, passed through `rewrite`
+    /// (to route it through a proxy, say).
+    pub async fn start_via(layer: ConfigLayer, rewrite: impl FnOnce(&str) -> String) -> Self {
         let database = database::TestDatabase::create().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -77,7 +88,7 @@ impl TestServer {
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let layer = ConfigLayer {
             listen: Some(addr),
-            database_url: Some(database.url.clone()),
+            database_url: Some(rewrite(&database.url)),
             ..ConfigLayer::default()
         }
         .overridden_by(layer);
@@ -271,15 +282,21 @@ impl Browser {
     /// A browser whose connections come from `address`, another loopback address, so that
     /// per-address limits can be told apart.
     pub fn from_address(server: &TestServer, address: &str) -> Self {
+        Self::at(&server.base, address)
+    }
+
+    /// A browser for the server at `base`, connecting from the loopback `address`.
+    pub fn at(base: &str, address: &str) -> Self {
         let local: std::net::IpAddr = address.parse().expect("loopback address");
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .local_address(local)
+                .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .expect("client"),
-            base: server.base.clone(),
-            origin: Some(server.base.clone()),
+            base: base.to_owned(),
+            origin: Some(base.to_owned()),
         }
     }
 
