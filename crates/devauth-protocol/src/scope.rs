@@ -109,3 +109,19 @@ mod tests {
         assert_eq!(asked.intersection(&allowed).to_string(), "profile");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(input in any::<String>()) {
+            if let Ok(scope) = Scope::parse(&input) {
+                prop_assert_eq!(Scope::parse(&scope.to_string()), Ok(scope));
+            }
+        }
+    }
+}

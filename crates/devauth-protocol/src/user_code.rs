@@ -140,3 +140,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_yields_valid_codes(input in any::<String>()) {
+            if let Ok(code) = UserCode::parse(&input) {
+                prop_assert_eq!(code.as_str().len(), LENGTH);
+                prop_assert!(code.as_str().bytes().all(|b| ALPHABET.contains(&b)));
+                prop_assert_eq!(UserCode::parse(&code.to_string()), Ok(code));
+            }
+        }
+
+        #[test]
+        fn any_spacing_and_case_of_a_code_parses(code in "[BCDFGHJKLMNPQRSTVWXZ]{8}", lower in any::<bool>(), spaces in 0usize..4) {
+            let padding = " ".repeat(spaces);
+            let typed = format!("{padding}{}-{}{padding}", &code[..4], &code[4..]);
+            let typed = if lower { typed.to_lowercase() } else { typed };
+            prop_assert_eq!(UserCode::parse(&typed).map(|c| c.as_str().to_owned()), Ok(code));
+        }
+    }
+}
