@@ -16,6 +16,10 @@ pub enum AuditEvent {
     CodeEntryFailed,
     /// A request was refused because its account, session or address is over a limit.
     RateLimited,
+    /// A page POST was rejected: missing or foreign CSRF token, or a foreign `Origin`.
+    RequestRejected,
+    /// Tokens were refused because the account behind the grant is disabled or gone.
+    TokenRefused,
     /// Wrong user codes from all sources passed the alarm threshold.
     GuessingAlarm,
     /// A person approved a device.
@@ -40,6 +44,8 @@ impl AuditEvent {
             AuditEvent::SignInFailed => "sign_in_failed",
             AuditEvent::CodeEntryFailed => "code_entry_failed",
             AuditEvent::RateLimited => "rate_limited",
+            AuditEvent::RequestRejected => "request_rejected",
+            AuditEvent::TokenRefused => "token_refused",
             AuditEvent::GuessingAlarm => "guessing_alarm",
             AuditEvent::Approved => "approved",
             AuditEvent::Denied => "denied",
@@ -57,6 +63,8 @@ impl AuditEvent {
             AuditEvent::SignInFailed
                 | AuditEvent::CodeEntryFailed
                 | AuditEvent::RateLimited
+                | AuditEvent::RequestRejected
+                | AuditEvent::TokenRefused
                 | AuditEvent::GuessingAlarm
                 | AuditEvent::RefreshReuseDetected
         )

@@ -341,3 +341,140 @@ async fn audit_trail_records_each_step_without_secrets() {
         );
     }
 }
+
+/// Asserts that exactly one `name` event was stored since the last call for that name, and
+/// returns the name for the report.
+async fn expect_new_event(
+    seen: &mut std::collections::HashMap<String, usize>,
+    server: &TestServer,
+    name: &str,
+) -> String {
+    let now = audit_events(server)
+        .await
+        .iter()
+        .filter(|e| e.event == name)
+        .count();
+    let previous = seen.insert(name.to_owned(), now).unwrap_or(0);
+    assert_eq!(now, previous + 1, "one new {name} event");
+    name.to_owned()
+}
+
+/// Each attack of the attempt matrix is refused, and the refusals the server can see leave an
+/// audit event. Framing and script injection are refused in the browser (by headers and by
+/// escaping), so they leave none.
+#[tokio::test]
+async fn attempt_matrix_is_refused_and_audited() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    server.add_user("bob").await;
+    let mut rows = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+
+    // Missing CSRF token.
+    let grant = server.authorize("devauth", None).await;
+    let user_code = grant["user_code"].as_str().unwrap();
+    let browser = server.signed_in_browser_at("alice", "127.0.2.1").await;
+    let answer = browser
+        .post(
+            "/device/decision",
+            &[
+                ("user_code", user_code),
+                ("decision", "approve"),
+                ("scope", "profile"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let event = expect_new_event(&mut seen, &server, "request_rejected").await;
+    rows.push(("missing CSRF token", answer.status.as_u16(), event));
+
+    // Foreign Origin with a valid token.
+    let confirm = browser.enter_code(user_code).await;
+    let csrf = common::csrf(&confirm.text);
+    let cross_site = browser.with_other_origin(Some("https://evil.example"));
+    let answer = cross_site
+        .post(
+            "/device/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("user_code", user_code),
+                ("decision", "approve"),
+                ("scope", "profile"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let event = expect_new_event(&mut seen, &server, "request_rejected").await;
+    rows.push(("foreign Origin", answer.status.as_u16(), event));
+    assert_eq!(
+        server
+            .poll("devauth", grant["device_code"].as_str().unwrap())
+            .await
+            .error(),
+        "authorization_pending"
+    );
+
+    // Framing: the browser refuses to render the page in a frame.
+    let page = browser.get("/device").await;
+    assert!(page
+        .header("content-security-policy")
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    rows.push((
+        "framing",
+        page.status.as_u16(),
+        "none (frame-ancestors 'none', X-Frame-Options DENY)".into(),
+    ));
+
+    // Script injection through a client name and the code query.
+    server
+        .add_client_with(devauth_server::admin::NewClient {
+            client_id: "inject".into(),
+            name: "<script>alert(1)</script>".into(),
+            scope: "profile".into(),
+            ..Default::default()
+        })
+        .await;
+    let injected = server.authorize("inject", None).await;
+    let confirm = browser
+        .enter_code(injected["user_code"].as_str().unwrap())
+        .await;
+    assert!(!confirm.text.contains("<script>") && confirm.text.contains("&lt;script&gt;"));
+    rows.push((
+        "script injection",
+        confirm.status.as_u16(),
+        "none (rendered as text)".into(),
+    ));
+
+    // A user disabled after approving gets no token.
+    let disabled = server.authorize("devauth", None).await;
+    server
+        .approve("bob", disabled["user_code"].as_str().unwrap(), None)
+        .await;
+    devauth_server::admin::disable_user(server.app.store.as_ref(), "bob")
+        .await
+        .unwrap();
+    let answer = server
+        .poll("devauth", disabled["device_code"].as_str().unwrap())
+        .await;
+    assert_eq!(answer.error(), "invalid_grant");
+    let event = expect_new_event(&mut seen, &server, "token_refused").await;
+    rows.push(("disabled user redeems", answer.status.as_u16(), event));
+
+    // Guessing past the limit.
+    let guesser = server.signed_in_browser_at("alice", "127.0.2.2").await;
+    for _ in 0..CODE_ENTRY.max_failures {
+        guesser.enter_code(WRONG_CODE).await;
+    }
+    let answer = guesser.enter_code(user_code).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    let event = expect_new_event(&mut seen, &server, "rate_limited").await;
+    rows.push(("guessing past the limit", answer.status.as_u16(), event));
+
+    let mut table =
+        String::from("attempt matrix:\n| attempt | status | audit event |\n| --- | --- | --- |\n");
+    for (attempt, status, event) in rows {
+        table.push_str(&format!("| {attempt} | {status} | {event} |\n"));
+    }
+    common::report("attempt-matrix", table.trim_end());
+}

@@ -105,7 +105,7 @@ async fn redeem(
         .user_id
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("approved grant {} has no user", grant.id))?;
-    super::enabled_user(app, user_id).await?;
+    super::enabled_user(app, user_id, client, address).await?;
 
     let scope = Scope::parse(grant.granted_scope.as_deref().unwrap_or_default())
         .map_err(|_| anyhow::anyhow!("grant {} has an invalid stored scope", grant.id))?;

@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use devauth_protocol::GrantType;
 
+use crate::audit::{self, AuditContext, AuditEvent};
 use crate::client_auth;
 use crate::error::OAuthError;
 use crate::form::FormParams;
@@ -38,11 +39,25 @@ pub async fn token(
     }
 }
 
-/// Returns the user if the account still exists and is enabled. Checked when tokens are
-/// minted, because a person can be disabled between approval and redemption.
-async fn enabled_user(app: &App, user_id: &str) -> Result<(), OAuthError> {
+/// Checks that the account still exists and is enabled. Checked when tokens are minted,
+/// because a person can be disabled between approval and redemption, or before a refresh.
+async fn enabled_user(
+    app: &App,
+    user_id: &str,
+    client: &client_auth::AuthenticatedClient,
+    address: &str,
+) -> Result<(), OAuthError> {
     match app.store.user(user_id).await? {
         Some(user) if !user.disabled => Ok(()),
-        _ => Err(OAuthError::UserDisabled),
+        _ => {
+            let context = AuditContext {
+                client_id: Some(client.id()),
+                user_id: Some(user_id),
+                address: Some(address),
+                detail: Some("account disabled or removed".into()),
+            };
+            audit::record(app, AuditEvent::TokenRefused, context).await;
+            Err(OAuthError::UserDisabled)
+        }
     }
 }

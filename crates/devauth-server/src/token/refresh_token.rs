@@ -61,7 +61,7 @@ pub(super) async fn exchange(
             requested
         }
     };
-    super::enabled_user(app, &token.user_id).await?;
+    super::enabled_user(app, &token.user_id, client, address).await?;
 
     let issued = issue(
         app,

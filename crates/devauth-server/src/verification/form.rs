@@ -7,6 +7,7 @@ use axum::response::Response;
 use super::html;
 use super::pages::{self, Notice};
 use super::session::Session;
+use crate::audit::{self, AuditContext, AuditEvent};
 use crate::App;
 
 /// Decoded form fields of a page POST. Unlike the protocol endpoints, the page repeats
@@ -57,8 +58,18 @@ pub(super) fn checked_form(
 }
 
 /// Answers a rejected POST with 403; nothing was changed.
-pub(super) fn forbidden(session: &Session, reason: &'static str) -> Response {
-    tracing::warn!(reason, "page request rejected");
+pub(super) async fn forbidden(
+    app: &App,
+    session: &Session,
+    reason: &'static str,
+    address: &str,
+) -> Response {
+    let context = AuditContext {
+        address: Some(address),
+        detail: Some(reason.to_owned()),
+        ..AuditContext::default()
+    };
+    audit::record(app, AuditEvent::RequestRejected, context).await;
     let message = Notice {
         text: reason,
         is_error: true,

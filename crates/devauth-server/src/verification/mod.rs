@@ -96,13 +96,18 @@ pub async fn show(
 }
 
 /// `POST /device/sign-out`.
-pub async fn sign_out(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_out(
+    State(app): State<App>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     respond(async {
         let Some(session) = Session::load(&app, &headers).await? else {
             return Ok(Redirect::to("/device").into_response());
         };
         if let Err(reason) = checked_form(&app, &headers, &session, &body) {
-            return Ok(forbidden(&session, reason));
+            return Ok(forbidden(&app, &session, reason, &address).await);
         }
         session.end(&app).await?;
         Ok(Redirect::to("/device").into_response())
@@ -123,7 +128,7 @@ pub async fn enter_code(
         };
         let form = match checked_form(&app, &headers, &session, &body) {
             Ok(form) => form,
-            Err(reason) => return Ok(forbidden(&session, reason)),
+            Err(reason) => return Ok(forbidden(&app, &session, reason, &address).await),
         };
         let Some(user) = session.user(&app).await? else {
             return Ok(html(
@@ -151,7 +156,7 @@ pub async fn decide(
         };
         let form = match checked_form(&app, &headers, &session, &body) {
             Ok(form) => form,
-            Err(reason) => return Ok(forbidden(&session, reason)),
+            Err(reason) => return Ok(forbidden(&app, &session, reason, &address).await),
         };
         let Some(user) = session.user(&app).await? else {
             return Ok(html(

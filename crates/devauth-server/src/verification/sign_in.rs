@@ -33,7 +33,7 @@ pub async fn sign_in(
         };
         let form = match checked_form(&app, &headers, &session, &body) {
             Ok(form) => form,
-            Err(reason) => return Ok(forbidden(&session, reason)),
+            Err(reason) => return Ok(forbidden(&app, &session, reason, &address).await),
         };
         let user_code = form
             .get("user_code")

@@ -315,6 +315,15 @@ impl Browser {
         .await
     }
 
+    /// The same browser (sharing its cookies) sending another `Origin`, or none.
+    pub fn with_other_origin(&self, origin: Option<&str>) -> Browser {
+        Browser {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            origin: origin.map(str::to_owned),
+        }
+    }
+
     /// Sends no `Origin` header, or a foreign one.
     pub fn with_origin(mut self, origin: Option<&str>) -> Self {
         self.origin = origin.map(str::to_owned);
@@ -393,4 +402,15 @@ pub fn checkbox_values(html: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|rest| rest.split('"').next().map(str::to_owned))
         .collect()
+}
+
+/// Prints a test's report and keeps it under `artifacts/reports/NAME.txt` at the repository
+/// root, where CI prints it after the run.
+pub fn report(name: &str, text: &str) {
+    eprintln!("{text}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let folder = root.join("artifacts/reports");
+    if std::fs::create_dir_all(&folder).is_ok() {
+        let _ = std::fs::write(folder.join(format!("{name}.txt")), format!("{text}\n"));
+    }
 }

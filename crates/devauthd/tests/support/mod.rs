@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
 pub use common::database::TestDatabase;
-pub use common::{Answer, Browser, DEVICE_CODE_GRANT, PASSWORD};
+pub use common::{report, Answer, Browser, DEVICE_CODE_GRANT, PASSWORD};
 
 /// Whether the PostgreSQL-only tests must run: when asked for, and always in CI, where a
 /// missing PostgreSQL must fail the run rather than skip it.
@@ -161,14 +161,4 @@ pub async fn refresh(
         .send()
         .await?;
     common::try_read(response).await
-}
-
-/// Prints a test's report and keeps it under `artifacts/reports/NAME.txt` at the repository
-/// root, where CI prints it after the run.
-pub fn report(name: &str, text: &str) {
-    eprintln!("{text}");
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts/reports");
-    if std::fs::create_dir_all(&folder).is_ok() {
-        let _ = std::fs::write(folder.join(format!("{name}.txt")), format!("{text}\n"));
-    }
 }
