@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope(BTreeSet<String>);
 
-/// Why a `scope` value is malformed.
+/// The error for a malformed `scope` value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a scope token may contain only printable ASCII other than space, '\"' and '\\'")]
 pub struct ScopeError;

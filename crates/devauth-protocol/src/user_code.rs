@@ -20,10 +20,10 @@ pub const LENGTH: usize = 8;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UserCode(String);
 
-/// Why typed input is not a user code.
+/// The reason typed input is not a user code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UserCodeError {
-    /// The input holds a character that no user code contains.
+    /// The input contains a character that no user code contains.
     #[error("a user code contains only the letters {}", std::str::from_utf8(ALPHABET).unwrap_or_default())]
     InvalidCharacter,
     /// The input has too few or too many letters.

@@ -71,7 +71,8 @@ impl AuditEvent {
     }
 }
 
-/// Who and what an event concerns. `detail` holds record ids and names, never a secret.
+/// The client, user and address an event concerns. `detail` contains record ids and names,
+/// never a secret.
 #[derive(Debug, Default, Clone)]
 pub struct AuditContext<'a> {
     /// The client.

@@ -15,7 +15,7 @@ pub use records::{
 };
 pub use sql::{connect, PostgresStore, SqliteStore};
 
-/// Why a storage call failed.
+/// The error of a storage call.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique key already exists (client id, username, user code).
@@ -50,8 +50,8 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// Returns whether a database error code means the server is going away or overloaded rather
-/// than that the statement is wrong: PostgreSQL's classes 08 (connection exception), 53
+/// Returns whether a database error code means the server is going away or overloaded, not
+/// that the statement is wrong. These are PostgreSQL's classes 08 (connection exception), 53
 /// (insufficient resources) and 57P (operator intervention, such as a shutdown), and SQLite's
 /// SQLITE_BUSY (5) and SQLITE_LOCKED (6).
 fn is_unavailable_code(code: &str) -> bool {

@@ -540,8 +540,8 @@ macro_rules! sql_store {
             }
 
             async fn sweep(&self, cutoff: i64) -> Result<Option<u64>, StoreError> {
-                // One connection holds the sweep lock for the whole run; each batch commits on
-                // its own, so a sweep never holds a write lock that a poll would wait for.
+                // One connection keeps the sweep lock for the whole run. Each batch commits on
+                // its own, so a sweep never keeps a write lock that a poll would wait for.
                 let mut connection = self.pool.acquire().await?;
                 let locked: bool = sqlx::query_scalar($try_lock).fetch_one(&mut *connection).await?;
                 if !locked {

@@ -15,10 +15,10 @@ use crate::metrics;
 use crate::store::{GrantRecord, GrantStatus};
 use crate::App;
 
-/// What RFC 8628 section 3.5 adds to the interval for each poll that came too soon.
+/// The increase RFC 8628 section 3.5 adds to the interval for each poll that came too soon.
 const SLOW_DOWN_MS: i64 = 5000;
 
-/// Answers one poll: pending, slow_down, denied, expired, or the tokens once.
+/// Handles one poll: pending, slow_down, denied, expired, or the tokens once.
 pub(super) async fn exchange(
     app: &App,
     client: &AuthenticatedClient,
@@ -63,7 +63,7 @@ pub(super) async fn exchange(
     }
 }
 
-/// Applies the interval rule to a poll of a pending grant. The first poll is never early; a
+/// Applies the interval rule to a poll of a pending grant. The first poll is never early. A
 /// later one is early when it comes sooner than the current interval after the previous poll,
 /// compared in milliseconds.
 async fn record_poll(app: &App, grant: &GrantRecord, now: i64) -> Result<Response, OAuthError> {

@@ -57,7 +57,7 @@ pub(super) fn checked_form(
     Ok(form)
 }
 
-/// Answers a rejected POST with 403; nothing was changed.
+/// Builds the 403 page for a rejected POST, which changed nothing, and audits it.
 pub(super) async fn forbidden(
     app: &App,
     session: &Session,

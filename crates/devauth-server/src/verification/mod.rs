@@ -28,7 +28,7 @@ use session::Session;
 
 pub use sign_in::sign_in;
 
-/// The headers every page carries: no framing, no inline script, no referrer, no caching.
+/// Adds the headers every page carries: no framing, no inline script, no referrer, no caching.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -115,7 +115,7 @@ pub async fn sign_out(
     .await
 }
 
-/// `POST /device`: a typed code, answered with the confirm screen or a message.
+/// `POST /device`: shows the confirm screen for a typed code, or a message.
 pub async fn enter_code(
     State(app): State<App>,
     ClientAddr(address): ClientAddr,
