@@ -1,7 +1,7 @@
 //! Real `devauthd` processes for multi-process tests, plus the server tests' database and
 //! browser helpers.
 
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unused_imports, unreachable_pub, missing_docs)]
 
 #[path = "../../../devauth-server/tests/common/mod.rs"]
 pub mod common;
