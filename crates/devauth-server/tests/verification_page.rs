@@ -414,6 +414,10 @@ async fn pages_carry_security_headers_and_strict_cookies() {
         !cookie.contains("Secure"),
         "no Secure attribute on an http issuer: {cookie}"
     );
+    assert!(
+        cookie.contains("Max-Age=3600"),
+        "a session before sign-in lasts an hour: {cookie}"
+    );
 
     let https = TestServer::start_with(ConfigLayer {
         issuer: Some("https://auth.example.com".into()),

@@ -15,6 +15,9 @@ use crate::App;
 /// Name of the session cookie.
 pub(super) const COOKIE_NAME: &str = "devauth_session";
 
+/// Lifetime of a session before sign-in, in seconds.
+const ANONYMOUS_SESSION_SECS: u64 = 3600;
+
 /// Length of a session cookie value: 256 bits in unpadded base64url.
 const COOKIE_VALUE_LEN: usize = 43;
 
@@ -55,7 +58,12 @@ impl Session {
     pub(super) async fn start(app: &App, user_id: Option<String>) -> Result<Self, StoreError> {
         let cookie_value = crypto::random_secret("");
         let now = app.clock.now_ms();
-        let lifetime_secs = app.config.session_lifetime_secs;
+        // A session before sign-in only carries the CSRF token of the sign-in form; keeping it
+        // short bounds the rows that cookie-less visitors can create.
+        let lifetime_secs = match user_id {
+            Some(_) => app.config.session_lifetime_secs,
+            None => app.config.session_lifetime_secs.min(ANONYMOUS_SESSION_SECS),
+        };
         let record = SessionRecord {
             id_hash: crypto::digest(cookie_value.expose()),
             user_id,
