@@ -4,10 +4,11 @@
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::html;
 use super::pages::{self, Notice};
 use super::session::Session;
+use super::{html, session_expired};
 use crate::audit::{self, AuditContext, AuditEvent};
+use crate::store::{StoreError, UserRecord};
 use crate::App;
 
 /// Decoded form fields of a page POST. Unlike the protocol endpoints, the page repeats
@@ -85,4 +86,40 @@ pub(super) async fn forbidden(
         ),
         session,
     )
+}
+
+/// Loads the session of a page POST and checks its form. On failure, returns the page to send
+/// instead: "session expired" without a session, 403 when a check fails.
+pub(super) async fn accept_post(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    address: &str,
+) -> Result<Result<(Session, PageForm), Response>, StoreError> {
+    let Some(session) = Session::load(app, headers).await? else {
+        return Ok(Err(session_expired()));
+    };
+    match checked_form(app, headers, &session, body) {
+        Ok(form) => Ok(Ok((session, form))),
+        Err(reason) => Ok(Err(forbidden(app, &session, reason, address).await)),
+    }
+}
+
+/// Like [`accept_post`], and also requires a signed-in, enabled user; otherwise returns the
+/// sign-in page.
+pub(super) async fn accept_signed_in_post(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    address: &str,
+) -> Result<Result<(Session, PageForm, UserRecord), Response>, StoreError> {
+    let (session, form) = match accept_post(app, headers, body, address).await? {
+        Ok(accepted) => accepted,
+        Err(page) => return Ok(Err(page)),
+    };
+    let Some(user) = session.user(app).await? else {
+        let page = pages::sign_in(&session.csrf_token(), None, None);
+        return Ok(Err(html(StatusCode::OK, page, &session)));
+    };
+    Ok(Ok((session, form, user)))
 }

@@ -22,7 +22,7 @@ use crate::request::ClientAddr;
 use crate::store::{Decision, StoreError};
 use crate::App;
 use code_entry::{confirm_page, find_pending, show_code, CodeProblem};
-use form::{checked_form, forbidden};
+use form::{accept_signed_in_post, checked_form, forbidden};
 use pages::Notice;
 use session::Session;
 
@@ -123,20 +123,11 @@ pub async fn enter_code(
     body: Bytes,
 ) -> Response {
     respond(async {
-        let Some(session) = Session::load(&app, &headers).await? else {
-            return Ok(session_expired());
-        };
-        let form = match checked_form(&app, &headers, &session, &body) {
-            Ok(form) => form,
-            Err(reason) => return Ok(forbidden(&app, &session, reason, &address).await),
-        };
-        let Some(user) = session.user(&app).await? else {
-            return Ok(html(
-                StatusCode::OK,
-                pages::sign_in(&session.csrf_token(), None, None),
-                &session,
-            ));
-        };
+        let (session, form, user) =
+            match accept_signed_in_post(&app, &headers, &body, &address).await? {
+                Ok(accepted) => accepted,
+                Err(page) => return Ok(page),
+            };
         let input = form.get("user_code").unwrap_or_default();
         show_code(&app, &session, &user, input, &address).await
     })
@@ -151,20 +142,11 @@ pub async fn decide(
     body: Bytes,
 ) -> Response {
     respond(async {
-        let Some(session) = Session::load(&app, &headers).await? else {
-            return Ok(session_expired());
-        };
-        let form = match checked_form(&app, &headers, &session, &body) {
-            Ok(form) => form,
-            Err(reason) => return Ok(forbidden(&app, &session, reason, &address).await),
-        };
-        let Some(user) = session.user(&app).await? else {
-            return Ok(html(
-                StatusCode::OK,
-                pages::sign_in(&session.csrf_token(), None, None),
-                &session,
-            ));
-        };
+        let (session, form, user) =
+            match accept_signed_in_post(&app, &headers, &body, &address).await? {
+                Ok(accepted) => accepted,
+                Err(page) => return Ok(page),
+            };
         let csrf_token = session.csrf_token();
         let input = form.get("user_code").unwrap_or_default();
         let grant = match find_pending(&app, &session, &user, input, &address).await? {

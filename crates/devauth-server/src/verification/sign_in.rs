@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use devauth_protocol::UserCode;
 
-use super::form::{checked_form, forbidden};
+use super::form::accept_post;
 use super::pages::{self, Notice};
 use super::session::Session;
-use super::{html, respond, session_expired, with_cookie};
+use super::{html, respond, with_cookie};
 use crate::attempt_limit::{self, SIGN_IN};
 use crate::audit::{self, AuditContext, AuditEvent};
 use crate::crypto;
@@ -28,12 +28,9 @@ pub async fn sign_in(
     body: Bytes,
 ) -> Response {
     respond(async {
-        let Some(session) = Session::load(&app, &headers).await? else {
-            return Ok(session_expired());
-        };
-        let form = match checked_form(&app, &headers, &session, &body) {
-            Ok(form) => form,
-            Err(reason) => return Ok(forbidden(&app, &session, reason, &address).await),
+        let (session, form) = match accept_post(&app, &headers, &body, &address).await? {
+            Ok(accepted) => accepted,
+            Err(page) => return Ok(page),
         };
         let user_code = form
             .get("user_code")
