@@ -484,3 +484,54 @@ async fn disabled_user_session_is_signed_out() {
         "authorization_pending"
     );
 }
+
+#[tokio::test]
+async fn browser_fetch_metadata_decides_null_origin() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let grant = server.authorize("devauth", None).await;
+    let user_code = grant["user_code"].as_str().unwrap();
+    let browser = server.signed_in_browser("alice").await;
+    let page = browser.get("/device").await;
+    let csrf = common::csrf(&page.text);
+
+    let cases = [
+        // Chromium's own form under Referrer-Policy: no-referrer.
+        (Some("null"), Some("same-origin"), StatusCode::OK),
+        (Some("null"), Some("cross-site"), StatusCode::FORBIDDEN),
+        (Some("null"), None, StatusCode::FORBIDDEN),
+        (
+            Some(server.base.as_str()),
+            Some("cross-site"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some(server.base.as_str()),
+            Some("same-site"),
+            StatusCode::FORBIDDEN,
+        ),
+        (None, Some("same-origin"), StatusCode::OK),
+        (
+            Some("http://127.0.0.1:1"),
+            Some("same-origin"),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (origin, fetch_site, expected) in cases {
+        let mut request = browser
+            .http
+            .post(server.url("/device"))
+            .form(&[("csrf_token", csrf.as_str()), ("user_code", user_code)]);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        if let Some(fetch_site) = fetch_site {
+            request = request.header("Sec-Fetch-Site", fetch_site);
+        }
+        let answer = common::read(request.send().await.unwrap()).await;
+        assert_eq!(
+            answer.status, expected,
+            "Origin {origin:?}, Sec-Fetch-Site {fetch_site:?}"
+        );
+    }
+}

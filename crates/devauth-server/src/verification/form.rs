@@ -39,14 +39,8 @@ pub(super) fn checked_form(
     session: &Session,
     body: &[u8],
 ) -> Result<PageForm, &'static str> {
-    // Browsers send Origin with every form POST; a different one means another site submitted
-    // the form.
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.as_bytes() != app.config.issuer_origin().as_bytes() {
-            return Err(
-                "This form was sent from another site. Open this page directly and try again.",
-            );
-        }
+    if !same_site(app, headers) {
+        return Err("This form was sent from another site. Open this page directly and try again.");
     }
     let Some(pairs) = crate::form::decode_pairs(body) else {
         return Err("The form could not be read. Reload the page and try again.");
@@ -56,6 +50,24 @@ pub(super) fn checked_form(
         return Err("This form has expired. Reload the page and try again.");
     }
     Ok(form)
+}
+
+/// Returns whether a POST's fetch metadata shows it came from the issuer's own pages.
+///
+/// Browsers send `Origin` with form POSTs, but a page served with `Referrer-Policy:
+/// no-referrer` makes Chromium send `Origin: null` even for its own forms. `null` is therefore
+/// accepted only together with `Sec-Fetch-Site: same-origin`, which pages cannot forge. A
+/// request without either header (not from a browser) is left to the CSRF token.
+fn same_site(app: &App, headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").map(|value| value.as_bytes());
+    if matches!(fetch_site, Some(b"cross-site" | b"same-site")) {
+        return false;
+    }
+    match headers.get(header::ORIGIN).map(|value| value.as_bytes()) {
+        None => true,
+        Some(b"null") => fetch_site == Some(b"same-origin"),
+        Some(origin) => origin == app.config.issuer_origin().as_bytes(),
+    }
 }
 
 /// Builds the 403 page for a rejected POST, which changed nothing, and audits it.
