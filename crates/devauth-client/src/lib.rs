@@ -48,7 +48,9 @@
 //! them. Text from the server (user codes, URIs, error descriptions) is stripped of control
 //! characters before it reaches the caller, so printing it cannot inject terminal escapes.
 //! [`FileStore`] writes tokens to a file of mode 0600 in a folder of mode 0700; the tokens in
-//! it are plain text, readable by anything that runs as the same user.
+//! it are plain text, readable by anything that runs as the same user. Given a
+//! [`KeyringVault`] (feature `keyring`, on by default), it keeps the access and refresh tokens
+//! in the OS keyring instead and only the rest of each profile in the file.
 
 mod blocking;
 mod client;
@@ -76,7 +78,12 @@ pub use http::{
 };
 pub use polling::{Cancellation, PollEvent, RetryReason, WaitOptions};
 pub use revocation::TokenTypeHint;
-pub use storage::{FileStore, Profile, StorageError, StoreFile, StoredTokens};
+#[cfg(feature = "keyring")]
+pub use storage::KeyringVault;
+pub use storage::{
+    FileStore, MemoryVault, Profile, SecretLocation, SecretVault, StorageError, StoreFile,
+    StoredTokens,
+};
 pub use time::{
     Clock, FixedJitter, Jitter, ManualClock, RandomJitter, Sleeper, SystemClock, TokioSleeper,
 };

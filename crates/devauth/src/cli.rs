@@ -1,6 +1,6 @@
 //! Command-line definitions: what the user can type, before any of it is resolved.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit_code;
 
@@ -54,6 +54,22 @@ pub(crate) struct Target {
     /// and client id pair has one login.
     #[arg(long, env = "DEVAUTH_PROFILE", value_name = "NAME")]
     pub(crate) profile: Option<String>,
+
+    /// Where the tokens are kept: the OS keyring, the token file, or `auto` (the keyring when
+    /// it responds within 3 seconds, else the file, with a warning).
+    #[arg(long, env = "DEVAUTH_STORE", value_enum, default_value_t = StoreChoice::Auto)]
+    pub(crate) store: StoreChoice,
+}
+
+/// The `--store` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StoreChoice {
+    /// The OS keyring when it responds, else the token file with a warning.
+    Auto,
+    /// The OS keyring; fail when it does not respond.
+    Keyring,
+    /// The token file, readable only by its owner.
+    File,
 }
 
 /// Arguments of `devauth login`: without a subcommand, start and wait in one process.
@@ -93,6 +109,16 @@ pub(crate) struct StartArgs {
     /// outcome. Tokens never appear in it.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Put the code on the clipboard with the OSC 52 terminal sequence (works over SSH and in
+    /// tmux when the terminal emulator allows it).
+    #[arg(long)]
+    pub(crate) copy: bool,
+
+    /// Open the verification page in the browser. Only an http or https URL on the server's
+    /// own origin is opened.
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 /// Arguments of `devauth login wait`.

@@ -1,25 +1,59 @@
 //! Resolves the command line into the token store, the profile name and a configured client.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
-use devauth_client::{DeviceClient, FileStore, Profile};
+use devauth_client::{DeviceClient, FileStore, KeyringVault, Profile, SecretVault};
 
-use crate::cli::Target;
+use crate::cli::{StoreChoice, Target};
 
 /// The environment variable that overrides the folder of the token store.
 pub(crate) const HOME_VARIABLE: &str = "DEVAUTH_HOME";
 
+/// How long the OS keyring may take to respond to one request before `auto` falls back to the file
+/// and `keyring` fails.
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Opens the token store in `$DEVAUTH_HOME`, else in the platform's configuration folder
-/// (`~/.config/devauth` on Linux).
-pub(crate) fn open_store() -> anyhow::Result<FileStore> {
+/// (`~/.config/devauth` on Linux), with the backend that `target.store` selects.
+pub(crate) fn open_store(target: &Target) -> anyhow::Result<FileStore> {
     let dir = match std::env::var_os(HOME_VARIABLE).filter(|value| !value.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => dirs::config_dir()
             .ok_or_else(|| anyhow!("cannot find the configuration folder; set {HOME_VARIABLE}"))?
             .join("devauth"),
     };
-    Ok(FileStore::new(dir))
+    let store = FileStore::new(dir);
+
+    match target.store {
+        StoreChoice::File => Ok(store),
+        StoreChoice::Keyring => {
+            let vault = probe_keyring(&store).map_err(|reason| {
+                anyhow!("--store keyring: {reason}; use --store file to keep the tokens in a file")
+            })?;
+            Ok(store.with_vault(vault))
+        }
+        StoreChoice::Auto => match probe_keyring(&store) {
+            Ok(vault) => Ok(store.with_vault(vault)),
+            Err(reason) => {
+                eprintln!(
+                    "devauth: warning: {reason}, so tokens are kept in the file {} (mode 0600, \
+                     readable by any program running as you). Pass --store file or set \
+                     DEVAUTH_STORE=file to choose the file and drop this warning.",
+                    store.path().display()
+                );
+                Ok(store)
+            }
+        },
+    }
+}
+
+/// Returns the OS keyring when it responds within [`KEYRING_TIMEOUT`], else why not.
+fn probe_keyring(store: &FileStore) -> Result<Arc<dyn SecretVault>, String> {
+    let vault = KeyringVault::probe(&store.scope(), KEYRING_TIMEOUT)?;
+    Ok(Arc::new(vault))
 }
 
 /// Returns the server URL without a trailing slash, so `http://host/` and `http://host` name

@@ -6,6 +6,7 @@ mod commands;
 mod context;
 mod exit_code;
 mod output;
+mod terminal;
 
 use std::process::ExitCode;
 

@@ -21,6 +21,7 @@ async fn devauth(server: &FakeServer, home: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("DEVAUTH_HOME", home)
         .env("DEVAUTH_SERVER", &server.base_url)
+        .env("DEVAUTH_STORE", "file")
         .env_remove("DEVAUTH_CLIENT_ID")
         .env_remove("DEVAUTH_PROFILE")
         .env_remove("DEVAUTH_LOG")

@@ -3,9 +3,13 @@
 //! The file is JSON, rewritten atomically (a temporary file in the same folder, then a rename)
 //! under a store-wide lock, so concurrent processes never lose each other's profiles. A second,
 //! per-profile lock serializes refreshes across processes: see [`FileStore::lock_profile`].
+//!
+//! With a [`SecretVault`] such as [`KeyringVault`], the access and refresh tokens of each
+//! profile go to the vault and the file keeps only the rest (endpoints, expiry, scope).
 
 mod file;
 mod lock;
+pub mod vault;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,6 +24,9 @@ use crate::time::unix_seconds;
 
 pub use file::FileStore;
 pub use lock::ProfileLock;
+#[cfg(feature = "keyring")]
+pub use vault::KeyringVault;
+pub use vault::{MemoryVault, SecretVault};
 
 /// The version of the file format written by this crate.
 pub const STORE_VERSION: u32 = 1;
@@ -45,6 +52,25 @@ pub enum StorageError {
         path: PathBuf,
         /// The parse error, without any of the file's content.
         reason: String,
+    },
+    /// The OS keyring failed or did not respond in time.
+    #[error("{action} for the login {profile:?}: {reason}")]
+    Keyring {
+        /// The failed action, such as "cannot read from the keyring".
+        action: &'static str,
+        /// The profile whose tokens were read or written.
+        profile: String,
+        /// The keyring's error, which never contains the secret.
+        reason: String,
+    },
+    /// The tokens of a profile are in the OS keyring, but this store was opened without it.
+    #[error(
+        "the tokens of the login {profile:?} are in the OS keyring, which is not in use now; \
+         run with `--store keyring` where the keyring answers, or log in again"
+    )]
+    KeyringRequired {
+        /// The profile.
+        profile: String,
     },
     /// Another process held a lock for longer than the timeout.
     #[error("timed out after {timeout:?} waiting for the lock {path}; is another devauth process stuck?")]
@@ -96,6 +122,29 @@ pub struct Profile {
     /// The user's name from the userinfo endpoint at login, so `status` needs no request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The location of the access and refresh tokens when the profile was read. Writing sets
+    /// it again from the store's backend, so callers need not change it.
+    #[serde(default, skip_serializing_if = "SecretLocation::is_file")]
+    pub secrets: SecretLocation,
+}
+
+/// The location of a profile's access and refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretLocation {
+    /// In the token file, next to the rest of the profile.
+    #[default]
+    File,
+    /// In the store's [`SecretVault`], usually the OS keyring. The file contains empty strings
+    /// in their place.
+    Keyring,
+}
+
+impl SecretLocation {
+    /// Returns whether the tokens are in the file.
+    pub fn is_file(&self) -> bool {
+        *self == SecretLocation::File
+    }
 }
 
 /// Tokens as stored, with absolute expiry times.

@@ -9,15 +9,16 @@ use std::time::Duration;
 use anyhow::{anyhow, Context as _};
 use devauth_client::{
     default_transport, Cancellation, DeviceClient, Endpoints, Error, FileStore,
-    PendingAuthorization, PollEvent, Profile, RetryReason, StorageError, StoredTokens,
-    TokenResponse, WaitOptions,
+    PendingAuthorization, PollEvent, Profile, RetryReason, SecretLocation, StorageError,
+    StoredTokens, TokenResponse, WaitOptions,
 };
 use serde_json::json;
 
-use crate::cli::{LoginArgs, LoginStep, StartArgs, WaitArgs};
+use crate::cli::{LoginArgs, LoginStep, StartArgs, StoreChoice, Target, WaitArgs};
 use crate::context::{client_for, load_profile, normalize_server, open_store, profile_name};
 use crate::exit_code;
 use crate::output::{human_duration, json_line};
+use crate::terminal::{self, browser, Progress, Stderr};
 
 /// Runs `devauth login` or one of its steps and returns the exit code.
 pub(crate) async fn run(args: LoginArgs) -> anyhow::Result<u8> {
@@ -43,12 +44,16 @@ struct Started {
     name: String,
     client: DeviceClient,
     pending: PendingAuthorization,
+    stderr: Stderr,
+    /// The token file without the keyring, when `--store auto` chose the keyring: the tokens go
+    /// there when the keyring rejects them.
+    fallback: Option<FileStore>,
 }
 
 /// Discovers the endpoints, requests a device code, saves the pending authorization and shows
 /// the code.
 async fn start(args: &StartArgs) -> anyhow::Result<Started> {
-    let store = open_store()?;
+    let store = open_store(&args.target)?;
     let server = normalize_server(&args.target.server);
     let name = profile_name(&args.target);
 
@@ -65,45 +70,101 @@ async fn start(args: &StartArgs) -> anyhow::Result<Started> {
         .context("the device authorization request failed")?;
 
     let profile = Profile {
-        server,
+        server: server.clone(),
         client_id: args.target.client_id.clone(),
         requested_scope: args.scope.clone(),
         endpoints,
         tokens: None,
         pending: Some(pending.to_saved(pending.interval)),
         user: None,
+        secrets: SecretLocation::File,
     };
     save_pending(&store, &name, profile)?;
 
-    show_code(&pending, args.json)?;
+    let stderr = Stderr::detect();
+    show_code(stderr, &pending, args.json)?;
+    if args.copy {
+        copy_code(stderr, &pending.user_code);
+    }
+    if args.open {
+        let issuer = client.endpoints().issuer.clone().unwrap_or_default();
+        open_browser(&pending, &[&server, &issuer]);
+    }
+    let fallback = file_fallback(&store, &args.target);
     Ok(Started {
         store,
         name,
         client,
         pending,
+        stderr,
+        fallback,
     })
+}
+
+/// Returns the token file without the keyring when `--store auto` chose the keyring.
+fn file_fallback(store: &FileStore, target: &Target) -> Option<FileStore> {
+    let keyring_chosen = target.store == StoreChoice::Auto && store.vault_name().is_some();
+    keyring_chosen.then(|| FileStore::new(store.dir()))
+}
+
+/// Puts the user code on the clipboard, or prints why it cannot.
+fn copy_code(stderr: Stderr, user_code: &str) {
+    if terminal::copy_to_clipboard(stderr, user_code) {
+        eprintln!("Copied the code to the clipboard.");
+    } else {
+        eprintln!(
+            "devauth: warning: --copy needs a terminal on stderr (it sends the OSC 52 sequence); \
+             enter the code {user_code} yourself."
+        );
+    }
+}
+
+/// Opens the verification page (with the code filled in when the server offers it) after
+/// checking that it is on the server's own origin.
+fn open_browser(pending: &PendingAuthorization, server_urls: &[&str]) {
+    let url = pending
+        .verification_uri_complete
+        .as_deref()
+        .unwrap_or(&pending.verification_uri);
+    let checked = match browser::check_origin(url, server_urls) {
+        Ok(checked) => checked,
+        Err(reason) => {
+            eprintln!("devauth: not opening {url} in the browser: {reason}. Open it yourself only if you trust it.");
+            return;
+        }
+    };
+    match browser::open(&checked) {
+        Ok(()) => eprintln!("Opened {url} in the browser."),
+        Err(reason) => {
+            eprintln!("devauth: warning: cannot open the browser ({reason}); open {url} yourself.")
+        }
+    }
 }
 
 /// Resumes the pending login of the profile that `args` names.
 async fn wait(args: WaitArgs) -> anyhow::Result<u8> {
-    let store = open_store()?;
+    let store = open_store(&args.target)?;
     let (name, profile) = load_profile(&store, &args.target)?.ok_or_else(no_pending_login)?;
     let saved = profile.pending.clone().ok_or_else(no_pending_login)?;
     let _wait_lock = lock_waiting(&store, &name)?;
 
     let client = client_for(&profile)?;
     let pending = client.resume(&saved);
+    let stderr = Stderr::detect();
     eprintln!(
         "Waiting for approval of code {} at {}; it expires in {}.",
         pending.user_code,
-        pending.verification_uri,
+        stderr.link(&pending.verification_uri),
         human_duration(pending.expires_in.as_secs())
     );
+    let fallback = file_fallback(&store, &args.target);
     let started = Started {
         store,
         name,
         client,
         pending,
+        stderr,
+        fallback,
     };
     let outcome = wait_for_approval(&started, args.timeout.map(Duration::from_secs)).await;
     finish(&started, outcome, args.json).await
@@ -147,18 +208,8 @@ fn save_pending(store: &FileStore, name: &str, mut profile: Profile) -> anyhow::
 }
 
 /// Shows the code and links on stderr, and as a JSON line on stdout with `--json`.
-fn show_code(pending: &PendingAuthorization, json: bool) -> anyhow::Result<()> {
-    eprintln!(
-        "Visit {} and enter code: {}",
-        pending.verification_uri, pending.user_code
-    );
-    if let Some(complete) = &pending.verification_uri_complete {
-        eprintln!("Or open this link, which has the code filled in: {complete}");
-    }
-    eprintln!(
-        "The code expires in {}.",
-        human_duration(pending.expires_in.as_secs())
-    );
+fn show_code(stderr: Stderr, pending: &PendingAuthorization, json: bool) -> anyhow::Result<()> {
+    terminal::show_code(stderr, pending);
     if json {
         json_line(&json!({
             "user_code": pending.user_code,
@@ -189,25 +240,27 @@ async fn wait_for_approval(
         timeout,
         ..WaitOptions::default()
     };
+    let progress = Progress::start(started.stderr, started.pending.deadline);
     let outcome = started
         .client
         .wait_with(&started.pending, options, |event| {
-            report_progress(started, event)
+            report_progress(started, &progress, event)
         })
         .await;
+    drop(progress);
     ctrl_c.abort();
     outcome
 }
 
 /// Prints a progress event on stderr as a plain line, and saves every slow_down so a later
 /// `login wait` keeps the longer interval.
-fn report_progress(started: &Started, event: &PollEvent) {
+fn report_progress(started: &Started, progress: &Progress, event: &PollEvent) {
     match event {
         PollEvent::SlowedDown { interval } => {
-            eprintln!(
+            progress.line(&format!(
                 "The server requested slower polling; polling every {} from now on.",
                 human_duration(interval.as_secs())
-            );
+            ));
             let saved = started.pending.to_saved(*interval);
             let result = started.store.update(|file| {
                 if let Some(profile) = file.profiles.get_mut(&started.name) {
@@ -215,7 +268,9 @@ fn report_progress(started: &Started, event: &PollEvent) {
                 }
             });
             if let Err(error) = result {
-                eprintln!("devauth: warning: cannot save the new polling interval: {error}");
+                progress.line(&format!(
+                    "devauth: warning: cannot save the new polling interval: {error}"
+                ));
             }
         }
         PollEvent::Retrying { after, reason } => {
@@ -223,10 +278,10 @@ fn report_progress(started: &Started, event: &PollEvent) {
                 RetryReason::Transport(message) => message.clone(),
                 RetryReason::Status(status) => format!("HTTP {status}"),
             };
-            eprintln!(
+            progress.line(&format!(
                 "Polling failed ({cause}); retrying in {}.",
                 human_duration(after.as_secs().max(1))
-            );
+            ));
         }
         _ => {}
     }
@@ -250,26 +305,32 @@ async fn finish(
     };
     let stored = StoredTokens::from_response(&tokens, started.client.clock().system_now(), None);
     let scope = stored.scope.clone();
-    let saved_user = user.clone();
-    started
-        .store
-        .update(|file| {
-            if let Some(profile) = file.profiles.get_mut(&started.name) {
-                profile.tokens = Some(stored);
-                profile.pending = None;
-                profile.user = saved_user;
-            }
-        })
-        .with_context(|| {
-            format!(
-                "cannot write the token store {}",
-                started.store.path().display()
-            )
-        })?;
+
+    // A keyring can allow reads yet reject writes (a locked collection). With `--store auto`
+    // the new tokens then go to the file rather than being lost.
+    let mut store = &started.store;
+    let mut saved = save_tokens(store, &started.name, stored.clone(), user.clone());
+    if let (Err(error @ StorageError::Keyring { .. }), Some(fallback)) = (&saved, &started.fallback)
+    {
+        eprintln!(
+            "devauth: warning: {error}, so the tokens are kept in the file {} instead.",
+            fallback.path().display()
+        );
+        store = fallback;
+        saved = save_tokens(store, &started.name, stored, user.clone());
+    }
+    saved.with_context(|| format!("cannot write the token store {}", store.path().display()))?;
 
     match &user {
         Some(user) => eprintln!("Logged in as {user}."),
         None => eprintln!("Logged in."),
+    }
+    match store.vault_name() {
+        Some(vault) => eprintln!("The tokens are stored in the {vault}."),
+        None => eprintln!(
+            "devauth: warning: the tokens are stored in plain text in {} (mode 0600).",
+            store.path().display()
+        ),
     }
     if json {
         json_line(&json!({
@@ -279,6 +340,22 @@ async fn finish(
         }))?;
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// Stores the tokens and the user name of profile `name` and clears its pending login.
+fn save_tokens(
+    store: &FileStore,
+    name: &str,
+    tokens: StoredTokens,
+    user: Option<String>,
+) -> Result<(), StorageError> {
+    store.update(|file| {
+        if let Some(profile) = file.profiles.get_mut(name) {
+            profile.tokens = Some(tokens);
+            profile.pending = None;
+            profile.user = user;
+        }
+    })
 }
 
 /// Reports a failed wait on stderr (and stdout with `--json`) and returns its exit code.

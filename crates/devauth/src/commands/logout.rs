@@ -9,7 +9,7 @@ use crate::exit_code;
 
 /// Runs `devauth logout` and returns the exit code.
 pub(crate) async fn run(args: LogoutArgs) -> anyhow::Result<u8> {
-    let store = open_store()?;
+    let store = open_store(&args.target)?;
     if args.all {
         return logout_all(&store).await;
     }
@@ -35,8 +35,15 @@ async fn logout_all(store: &FileStore) -> anyhow::Result<u8> {
         eprintln!("No stored logins.");
     }
     let mut code = exit_code::SUCCESS;
-    for (name, profile) in profiles {
-        if let Err(error) = logout(store, &name, &profile).await {
+    for name in profiles.keys() {
+        // Reading each login on its own rejects one whose tokens are in an unreachable
+        // keyring, without stopping the others.
+        let result = match store.profile(name) {
+            Ok(Some(profile)) => logout(store, name, &profile).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = result {
             eprintln!("devauth: error: {name}: {error:#}");
             code = exit_code::FAILURE;
         }

@@ -1,6 +1,6 @@
 //! `devauth status`: which login is stored, the user it belongs to, and when its token expires.
 
-use devauth_client::{Clock, Error, FileStore, Profile, SystemClock};
+use devauth_client::{Clock, Error, FileStore, Profile, SecretLocation, SystemClock};
 use serde_json::{json, Value};
 
 use crate::cli::StatusArgs;
@@ -18,7 +18,7 @@ enum Verification {
 /// Runs `devauth status` and returns the exit code: 0 when logged in (and, with `--verify`,
 /// accepted by the server), 1 otherwise.
 pub(crate) async fn run(args: StatusArgs) -> anyhow::Result<u8> {
-    let store = open_store()?;
+    let store = open_store(&args.target)?;
     let Some((name, mut profile)) = load_profile(&store, &args.target)? else {
         if args.json {
             json_line(&json!({ "logged_in": false }))?;
@@ -75,7 +75,7 @@ fn describe(
         "profile": name,
         "server": profile.server,
         "client_id": profile.client_id,
-        "storage": { "backend": "file", "path": store.path() },
+        "storage": storage(store, profile),
         "logged_in": profile.tokens.is_some(),
         "user": profile.user,
     });
@@ -104,16 +104,31 @@ fn describe(
     report
 }
 
+/// Describes where the login's tokens are: in the OS keyring (with the rest of the login in the
+/// token file) or in the token file.
+fn storage(store: &FileStore, profile: &Profile) -> Value {
+    match (profile.secrets, store.vault_name()) {
+        (SecretLocation::Keyring, Some(vault)) => json!({
+            "backend": "keyring",
+            "keyring": vault,
+            "path": store.path(),
+        }),
+        _ => json!({ "backend": "file", "path": store.path() }),
+    }
+}
+
 /// Prints the status for people, on stdout because it is the command's output.
 fn print_text(report: &Value) {
     let text = |key: &str| report[key].as_str().unwrap_or("unknown").to_owned();
     println!("Profile: {}", text("profile"));
     println!("Server: {}", text("server"));
     println!("Client: {}", text("client_id"));
-    println!(
-        "Storage: file {}",
-        report["storage"]["path"].as_str().unwrap_or_default()
-    );
+    let storage = &report["storage"];
+    let path = storage["path"].as_str().unwrap_or_default();
+    match storage["keyring"].as_str() {
+        Some(keyring) => println!("Storage: keyring, tokens in the {keyring}, the rest in {path}"),
+        None => println!("Storage: file {path}"),
+    }
     if let Some(pending) = report.get("pending") {
         println!(
             "Login pending: enter code {} at {}",

@@ -29,7 +29,7 @@ pub(crate) async fn valid_tokens(
     target: &Target,
     min_ttl: Duration,
 ) -> anyhow::Result<StoredTokens> {
-    let store = open_store()?;
+    let store = open_store(target)?;
     let (name, profile) = load_profile(&store, target)?.ok_or_else(|| not_logged_in(target))?;
     let tokens = profile.tokens.ok_or_else(|| not_logged_in(target))?;
 
