@@ -2,6 +2,9 @@
 //! `client_id`; confidential clients also prove their secret by HTTP Basic or
 //! `client_secret_post`, never both at once.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -10,8 +13,52 @@ use devauth_protocol::Scope;
 use crate::crypto;
 use crate::error::OAuthError;
 use crate::form::FormParams;
-use crate::store::ClientRecord;
+use crate::store::{ClientRecord, StoreError};
 use crate::App;
+
+/// How long a client record is served from memory, in milliseconds. A client changed or
+/// removed with `devauthd client` takes effect on a running server within this time.
+pub const CLIENT_CACHE_TTL_MS: i64 = 5_000;
+
+/// Registered clients read recently, so that requests (every poll among them) skip a database
+/// read. Only clients that exist are kept, so the cache is as large as the client table at most.
+#[derive(Debug, Default)]
+pub struct ClientCache {
+    entries: RwLock<HashMap<String, (ClientRecord, i64)>>,
+}
+
+impl ClientCache {
+    /// Returns the client, from memory when read less than [`CLIENT_CACHE_TTL_MS`] ago.
+    async fn get(&self, app: &App, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let now = app.clock.now_ms();
+        {
+            let entries = self
+                .entries
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((record, read_at)) = entries.get(client_id) {
+                if now.saturating_sub(*read_at) < CLIENT_CACHE_TTL_MS {
+                    return Ok(Some(record.clone()));
+                }
+            }
+        }
+
+        let record = app.store.client(client_id).await?;
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &record {
+            Some(record) => {
+                entries.insert(client_id.to_owned(), (record.clone(), now));
+            }
+            None => {
+                entries.remove(client_id);
+            }
+        }
+        Ok(record)
+    }
+}
 
 /// Evidence that a request's client was identified and, if confidential, authenticated. Only
 /// [`authenticate`] creates one, so code that needs it cannot skip the check.
@@ -71,7 +118,7 @@ pub async fn authenticate(
         }
     };
 
-    let Some(record) = app.store.client(&client_id).await? else {
+    let Some(record) = app.clients.get(app, &client_id).await? else {
         return Err(OAuthError::UnknownClient);
     };
     match (&record.secret_hash, secret) {

@@ -62,6 +62,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Addresses refused at the token endpoint for presenting too many unknown device codes.
     pub blocked_addresses: Arc<attempt_limit::BlockedAddresses>,
+    /// Client records read recently.
+    pub clients: Arc<client_auth::ClientCache>,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
             blocked_addresses: Arc::default(),
+            clients: Arc::default(),
         }
     }
 

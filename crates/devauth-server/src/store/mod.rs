@@ -62,6 +62,17 @@ fn is_unavailable_code(code: &str) -> bool {
         || code == "6"
 }
 
+/// The outcome of a recorded poll.
+#[derive(Debug, Clone)]
+pub struct RecordedPoll {
+    /// The grant's record id.
+    pub grant_id: String,
+    /// Whether the poll came sooner than the interval.
+    pub early: bool,
+    /// The interval now in force, in milliseconds.
+    pub interval_ms: i64,
+}
+
 /// What happened to a refresh token presented for rotation.
 #[derive(Debug)]
 pub enum Rotation {
@@ -102,15 +113,17 @@ pub trait Store: Send + Sync + 'static {
     async fn grant_by_device_code(&self, hash: &str) -> Result<Option<GrantRecord>, StoreError>;
     /// Returns the grant with this normalized user code.
     async fn grant_by_user_code(&self, user_code: &str) -> Result<Option<GrantRecord>, StoreError>;
-    /// Records a poll of a pending grant, if no other poll was recorded since `seen_last_poll`
-    /// was read. Returns whether this poll won.
+    /// Records a poll of the pending, unexpired grant with this device code digest and client,
+    /// in one statement. A poll sooner than the interval after the previous one raises the
+    /// interval by `slow_down_ms`. Returns `None`, changing nothing, when no grant matches
+    /// (unknown code, another client, decided, redeemed or expired).
     async fn record_poll(
         &self,
-        grant_id: &str,
-        seen_last_poll: Option<i64>,
+        device_code_hash: &str,
+        client_id: &str,
         now: i64,
-        interval_ms: i64,
-    ) -> Result<bool, StoreError>;
+        slow_down_ms: i64,
+    ) -> Result<Option<RecordedPoll>, StoreError>;
     /// Approves or denies a pending, unexpired grant. Returns false when the grant was no longer
     /// pending or had expired, and changes nothing then.
     async fn decide_grant(&self, decision: &Decision, now: i64) -> Result<bool, StoreError>;

@@ -13,8 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::Row;
 
 use super::{
-    AuditRecord, ClientRecord, Decision, GrantRecord, GrantStatus, NewGrant, NewToken, Rotation,
-    SessionRecord, Store, StoreError, TokenKind, TokenRecord, UserRecord,
+    AuditRecord, ClientRecord, Decision, GrantRecord, GrantStatus, NewGrant, NewToken,
+    RecordedPoll, Rotation, SessionRecord, Store, StoreError, TokenKind, TokenRecord, UserRecord,
 };
 
 const GRANT_COLUMNS: &str = "id, user_code, client_id, requested_scope, granted_scope, status, \
@@ -82,6 +82,9 @@ pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, anyhow::Error
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
+        // Without a limit the write-ahead log keeps the size of its largest burst for good;
+        // after a checkpoint SQLite truncates it to this many bytes.
+        .pragma("journal_size_limit", "67108864")
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -321,23 +324,38 @@ macro_rules! sql_store {
 
             async fn record_poll(
                 &self,
-                grant_id: &str,
-                seen_last_poll: Option<i64>,
+                device_code_hash: &str,
+                client_id: &str,
                 now: i64,
-                interval_ms: i64,
-            ) -> Result<bool, StoreError> {
-                // -1 stands for "never polled" so that one comparison covers both cases.
-                let result = sqlx::query(
-                    "UPDATE device_grants SET last_poll_at = $1, interval_ms = $2 \
-                     WHERE id = $3 AND status = 'pending' AND COALESCE(last_poll_at, -1) = $4",
+                slow_down_ms: i64,
+            ) -> Result<Option<RecordedPoll>, StoreError> {
+                // Every SET expression reads the row as it was before this UPDATE, and the row
+                // lock (PostgreSQL) or write lock (SQLite) orders racing polls, so the second
+                // of two simultaneous polls sees the first one's time and is early.
+                let row = sqlx::query(
+                    "UPDATE device_grants SET \
+                     last_poll_early = (last_poll_at IS NOT NULL AND $1 - last_poll_at < interval_ms), \
+                     interval_ms = CASE WHEN last_poll_at IS NOT NULL AND $1 - last_poll_at < interval_ms \
+                         THEN interval_ms + $2 ELSE interval_ms END, \
+                     last_poll_at = $1 \
+                     WHERE device_code_hash = $3 AND client_id = $4 AND status = 'pending' \
+                     AND expires_at > $1 \
+                     RETURNING id, interval_ms, last_poll_early",
                 )
                 .bind(now)
-                .bind(interval_ms)
-                .bind(grant_id)
-                .bind(seen_last_poll.unwrap_or(-1))
-                .execute(&self.pool)
+                .bind(slow_down_ms)
+                .bind(device_code_hash)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
                 .await?;
-                Ok(result.rows_affected() == 1)
+                row.map(|row| {
+                    Ok(RecordedPoll {
+                        grant_id: row.try_get("id")?,
+                        early: row.try_get("last_poll_early")?,
+                        interval_ms: row.try_get("interval_ms")?,
+                    })
+                })
+                .transpose()
             }
 
             async fn decide_grant(&self, decision: &Decision, now: i64) -> Result<bool, StoreError> {

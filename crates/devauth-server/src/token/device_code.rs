@@ -12,7 +12,7 @@ use crate::crypto;
 use crate::error::{json_response, OAuthError};
 use crate::form::FormParams;
 use crate::metrics;
-use crate::store::{GrantRecord, GrantStatus};
+use crate::store::{GrantRecord, GrantStatus, RecordedPoll};
 use crate::App;
 
 /// The increase RFC 8628 section 3.5 adds to the interval for each poll that came too soon.
@@ -34,12 +34,19 @@ pub(super) async fn exchange(
         });
     }
 
-    // One indexed lookup by digest. The index compares digests, never the code itself.
-    let Some(grant) = app
+    // The common case, a pending grant of this client, takes one conditional UPDATE on the
+    // device code's digest index. The index compares digests, never the code itself.
+    let hash = crypto::digest(device_code);
+    if let Some(poll) = app
         .store
-        .grant_by_device_code(&crypto::digest(device_code))
+        .record_poll(&hash, client.id(), now, SLOW_DOWN_MS)
         .await?
-    else {
+    {
+        return Err(poll_outcome(&poll));
+    }
+
+    // Anything else: find out what the grant is.
+    let Some(grant) = app.store.grant_by_device_code(&hash).await? else {
         return Err(unknown_device_code(app, client, address, now).await);
     };
 
@@ -59,38 +66,26 @@ pub(super) async fn exchange(
         GrantStatus::Denied => Err(OAuthError::Denied),
         // An approved grant is redeemable even by a poll that came too soon.
         GrantStatus::Approved => redeem(app, client, &grant, now, address).await,
-        GrantStatus::Pending => record_poll(app, &grant, now).await,
+        // Pending, live and this client's, yet the UPDATE above matched nothing: the grant was
+        // created between the two statements, which cannot happen for a code already handed
+        // out, so this answers like a pending poll without counting it.
+        GrantStatus::Pending => Err(OAuthError::Pending),
     }
 }
 
-/// Applies the interval rule to a poll of a pending grant. The first poll is never early. A
-/// later one is early when it comes sooner than the current interval after the previous poll,
-/// compared in milliseconds.
-async fn record_poll(app: &App, grant: &GrantRecord, now: i64) -> Result<Response, OAuthError> {
-    let early = grant
-        .last_poll_at
-        .is_some_and(|last| now.saturating_sub(last) < grant.interval_ms);
-    let interval_ms = if early {
-        grant.interval_ms.saturating_add(SLOW_DOWN_MS)
-    } else {
-        grant.interval_ms
-    };
-
-    let recorded = app
-        .store
-        .record_poll(&grant.id, grant.last_poll_at, now, interval_ms)
-        .await?;
-    // Losing the conditional update means another poll of this device code landed between our
-    // read and our write: two polls at once are too fast by definition.
-    if early || !recorded {
-        tracing::warn!(grant_id = %grant.id, interval_ms, "device polled too fast");
+/// Turns a recorded poll into its answer. The first poll is never early; a later one is early
+/// when it came sooner than the current interval after the previous poll, compared in
+/// milliseconds, and then the interval rose by 5 seconds (RFC 8628 section 3.5).
+fn poll_outcome(poll: &RecordedPoll) -> OAuthError {
+    if poll.early {
+        tracing::warn!(grant_id = %poll.grant_id, interval_ms = poll.interval_ms, "device polled too fast");
         metrics::POLLS_SLOW_DOWN.increment();
-        return Err(OAuthError::SlowDown {
-            interval_secs: ms_to_secs_ceil(interval_ms),
-        });
+        return OAuthError::SlowDown {
+            interval_secs: ms_to_secs_ceil(poll.interval_ms),
+        };
     }
     metrics::POLLS_PENDING.increment();
-    Err(OAuthError::Pending)
+    OAuthError::Pending
 }
 
 /// Exchanges an approved grant for tokens, exactly once across all racing requests.

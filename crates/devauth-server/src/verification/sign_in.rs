@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use devauth_protocol::UserCode;
+use tokio::sync::Semaphore;
 
 use super::form::accept_post;
 use super::pages::{self, Notice};
@@ -111,6 +112,15 @@ async fn verify_credentials(
         None => DUMMY_HASH
             .get_or_init(|| crypto::hash_password("devauth timing equalizer").unwrap_or_default())
             .clone(),
+    };
+    // Each argon2 check holds about 19 MiB for its duration. One check per core at a time
+    // keeps memory bounded under a burst of sign-ins; the rest wait their turn.
+    static CHECKS: OnceLock<Semaphore> = OnceLock::new();
+    let checks = CHECKS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+    });
+    let Ok(_permit) = checks.acquire().await else {
+        return Ok(None);
     };
     let password = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &phc))
