@@ -14,6 +14,10 @@
 //! - The page never changes state on GET, checks a CSRF token and the `Origin` on every POST,
 //!   and forbids framing and inline scripts.
 
+// Request data never panics the server: no unwrap, no indexing, no string slicing outside tests.
+#![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::string_slice)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
+
 pub mod admin;
 pub mod attempt_limit;
 pub mod audit;

@@ -183,3 +183,29 @@ async fn database_outage_answers_503_and_recovers() {
         "authorization_pending"
     );
 }
+
+#[tokio::test]
+async fn checkpoint_empties_the_write_ahead_log() {
+    let server = TestServer::start().await;
+    let store = &server.app.store;
+    for index in 0..200 {
+        store
+            .insert_grant(&grant(index, 1_000_000, 60_000))
+            .await
+            .unwrap();
+    }
+    store.checkpoint().await.unwrap();
+
+    let Some(path) = server.app.config.database_url.strip_prefix("sqlite://") else {
+        return;
+    };
+    let wal = std::fs::metadata(format!("{path}-wal"))
+        .map(|meta| meta.len())
+        .unwrap_or(0);
+    assert_eq!(wal, 0, "the write-ahead log is empty after a checkpoint");
+    assert!(store
+        .grant_by_user_code("CODE000199")
+        .await
+        .unwrap()
+        .is_some());
+}

@@ -167,6 +167,10 @@ pub trait Store: Send + Sync + 'static {
     /// Returns audit events at or after `since`, oldest first, at most `limit`.
     async fn audit_events(&self, since: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// Returns the space of a write-ahead log to the file system: on SQLite a truncating
+    /// checkpoint, on PostgreSQL nothing (the server manages its own log).
+    async fn checkpoint(&self) -> Result<(), StoreError>;
+
     /// Deletes grants, tokens, sessions and failed attempts that expired before `cutoff`, in
     /// small batches. Returns the rows deleted, or `None` when another replica is sweeping.
     async fn sweep(&self, cutoff: i64) -> Result<Option<u64>, StoreError>;

@@ -108,7 +108,10 @@ const SWEPT_TABLES: [(&str, &str, &str); 4] = [
 const SWEEP_BATCH: u64 = 500;
 
 macro_rules! sql_store {
-    ($(#[$doc:meta])* $store:ident, $db:ty, try_lock = $try_lock:literal, unlock = $unlock:literal) => {
+    (
+        $(#[$doc:meta])* $store:ident, $db:ty,
+        try_lock = $try_lock:literal, unlock = $unlock:literal, checkpoint = $checkpoint:literal
+    ) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $store {
@@ -557,6 +560,11 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn checkpoint(&self) -> Result<(), StoreError> {
+                sqlx::query($checkpoint).execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn sweep(&self, cutoff: i64) -> Result<Option<u64>, StoreError> {
                 // One connection keeps the sweep lock for the whole run. Each batch commits on
                 // its own, so a sweep never keeps a write lock that a poll would wait for.
@@ -601,7 +609,10 @@ sql_store!(
     sqlx::Sqlite,
     // One process serves a SQLite file, so there is no other sweeper to exclude.
     try_lock = "SELECT TRUE",
-    unlock = "SELECT TRUE"
+    unlock = "SELECT TRUE",
+    // Constant readers can keep automatic checkpoints from ever resetting the log, which then
+    // grows by every poll's write; TRUNCATE waits for them and empties the file.
+    checkpoint = "PRAGMA wal_checkpoint(TRUNCATE)"
 );
 
 sql_store!(
@@ -610,5 +621,6 @@ sql_store!(
     sqlx::Postgres,
     // A session-level advisory lock: one replica sweeps, the others skip this round.
     try_lock = "SELECT pg_try_advisory_lock(8628)",
-    unlock = "SELECT pg_advisory_unlock(8628)"
+    unlock = "SELECT pg_advisory_unlock(8628)",
+    checkpoint = "SELECT 1"
 );
