@@ -66,15 +66,14 @@ pub(super) async fn exchange(
         GrantStatus::Denied => Err(OAuthError::Denied),
         // An approved grant is redeemable even by a poll that came too soon.
         GrantStatus::Approved => redeem(app, client, &grant, now, address).await,
-        // Pending, live and this client's, yet the UPDATE above matched nothing: the grant was
-        // created between the two statements, which cannot happen for a code already handed
-        // out, so this answers like a pending poll without counting it.
+        // Unreachable in practice, because the UPDATE above matches every pending, unexpired
+        // grant of this client. Reported as pending without recording a poll.
         GrantStatus::Pending => Err(OAuthError::Pending),
     }
 }
 
-/// Turns a recorded poll into its answer. The first poll is never early; a later one is early
-/// when it came sooner than the current interval after the previous poll, compared in
+/// Converts a recorded poll into its error response. The first poll is never early. A later one
+/// is early when it came sooner than the current interval after the previous poll, compared in
 /// milliseconds, and then the interval rose by 5 seconds (RFC 8628 section 3.5).
 fn poll_outcome(poll: &RecordedPoll) -> OAuthError {
     if poll.early {

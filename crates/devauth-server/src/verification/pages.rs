@@ -9,7 +9,7 @@ pub(super) struct Notice<'a> {
     pub(super) is_error: bool,
 }
 
-/// What the confirm screen shows about a pending request.
+/// The facts the confirm screen shows about a pending request.
 pub(super) struct ConfirmView<'a> {
     pub(super) user_code: &'a str,
     pub(super) client_name: &'a str,
@@ -61,8 +61,8 @@ fn notice(notice: Option<&Notice<'_>>) -> Markup {
     }
 }
 
-/// The sign-in form. A prefilled user code rides along so the person lands on its confirm
-/// screen afterwards.
+/// Renders the sign-in form. A prefilled user code is carried in a hidden field, so the person
+/// lands on its confirm screen afterwards.
 pub(super) fn sign_in(
     csrf_token: &str,
     user_code: Option<&str>,
@@ -89,7 +89,7 @@ pub(super) fn sign_in(
     )
 }
 
-/// The code entry form.
+/// Renders the code entry form.
 pub(super) fn enter_code(
     csrf_token: &str,
     username: &str,
@@ -113,7 +113,8 @@ pub(super) fn enter_code(
     )
 }
 
-/// The confirm screen: who asks for what, with the phishing warning of RFC 8628 section 5.4.
+/// Renders the confirm screen: which client requests which scopes, with the phishing warning
+/// of RFC 8628 section 5.4.
 pub(super) fn confirm(
     csrf_token: &str,
     username: &str,
@@ -161,7 +162,7 @@ pub(super) fn confirm(
     )
 }
 
-/// A final page: approved, denied, or a problem with the code.
+/// Renders a final page: approved, denied, or a problem with the code.
 pub(super) fn outcome(
     title: &str,
     username: Option<&str>,
