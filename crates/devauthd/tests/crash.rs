@@ -287,7 +287,7 @@ async fn crash_loop(backend: &str, database: TestDatabase) {
         &format!("crash-loop-{backend}"),
         &format!(
             "crash loop ({backend}): {KILLS} SIGKILLs, {} flows, {} approvals, {} redemptions \
-             ({} answers lost to a kill and checked in the database), {} refreshes, {} reuses \
+             (lost to a kill and checked in the database: {}), {} refreshes, {} reuses \
              rejected, {} violations{}",
             total.flows,
             total.approvals,
