@@ -113,7 +113,9 @@ pub async fn authenticate(
         None => {
             let id = form
                 .get("client_id")
-                .ok_or_else(|| OAuthError::InvalidRequest("missing parameter client_id".into()))?;
+                // No client identification at all is failed client authentication
+                // (RFC 6749 section 5.2), so it answers 401 invalid_client.
+                .ok_or(OAuthError::BadClientCredentials)?;
             (id.to_owned(), form.get("client_secret").map(str::to_owned))
         }
     };

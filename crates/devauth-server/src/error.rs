@@ -180,6 +180,14 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// Answers a protocol path called with the wrong method: 405 with an RFC 6749 error body.
+/// The router adds the `Allow` header.
+pub async fn method_not_allowed() -> Response {
+    let body = ErrorResponse::new(ErrorCode::InvalidRequest)
+        .with_description("this endpoint does not support the request method");
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &body)
+}
+
 /// Builds a JSON response that no cache may store, as RFC 6749 section 5.1 requires for
 /// anything that carries a token or a code.
 pub fn json_response<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {

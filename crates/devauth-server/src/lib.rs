@@ -102,7 +102,8 @@ pub fn router(app: App) -> Router {
         .route("/device/style.css", get(verification::stylesheet))
         .layer(axum::middleware::from_fn(verification::security_headers));
 
-    Router::new()
+    // Set before the merge, so the JSON 405 applies to the protocol paths only.
+    let protocol = Router::new()
         .route(
             "/oauth/device/code",
             post(device_authorization::device_authorization),
@@ -115,10 +116,15 @@ pub fn router(app: App) -> Router {
             "/.well-known/oauth-authorization-server",
             get(metadata::metadata),
         )
+        .method_not_allowed_fallback(error::method_not_allowed);
+
+    Router::new()
+        .merge(protocol)
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::metrics))
         .merge(page)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request::limit_duration))
         .layer(axum::middleware::from_fn(request::trace_request))
         .with_state(app)
 }

@@ -3,11 +3,13 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 /// The address of the peer that sent the request, as text; `unknown` when the server runs
@@ -25,6 +27,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             .map(|ConnectInfo(addr)| addr.ip().to_string())
             .unwrap_or_else(|| "unknown".to_owned());
         Ok(ClientAddr(addr))
+    }
+}
+
+/// How long one request may take, body reading included. A client that sends its body slower
+/// than this gets 408 instead of holding a connection and a task forever.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Ends a request that takes longer than [`REQUEST_TIMEOUT`] with 408.
+pub async fn limit_duration(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = REQUEST_TIMEOUT.as_secs(),
+                "request timed out"
+            );
+            StatusCode::REQUEST_TIMEOUT.into_response()
+        }
     }
 }
 

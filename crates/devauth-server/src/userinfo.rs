@@ -11,7 +11,12 @@ use crate::introspection::active_token;
 use crate::store::TokenKind;
 use crate::App;
 
-/// Answers with `sub`, `username`, `client_id` and `scope` for a valid access token.
+/// The scope a token needs for userinfo: the page describes it to the person as "see your
+/// username and account id".
+const PROFILE: &str = "profile";
+
+/// Returns `sub`, `username`, `client_id` and `scope` for a valid access token that carries the
+/// `profile` scope; 403 `insufficient_scope` (RFC 6750 section 3.1) for one without it.
 pub async fn userinfo(State(app): State<App>, headers: HeaderMap) -> Response {
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -24,6 +29,21 @@ pub async fn userinfo(State(app): State<App>, headers: HeaderMap) -> Response {
     };
 
     match active_token(&app, presented).await {
+        Ok(Some((token, _)))
+            if token.kind == TokenKind::Access && !token.scope.split(' ').any(|s| s == PROFILE) =>
+        {
+            let mut response = json_response(
+                StatusCode::FORBIDDEN,
+                &json!({ "error": "insufficient_scope", "scope": PROFILE }),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"devauth\", error=\"insufficient_scope\", scope=\"profile\"",
+                ),
+            );
+            response
+        }
         Ok(Some((token, user))) if token.kind == TokenKind::Access => json_response(
             StatusCode::OK,
             &json!({

@@ -207,3 +207,32 @@ async fn ticking_a_scope_that_was_not_requested_grants_nothing_extra() {
         .json();
     assert_eq!(tokens["scope"], "read");
 }
+
+#[tokio::test]
+async fn missing_client_authentication_is_invalid_client() {
+    let server = TestServer::start().await;
+    for path in [
+        "/oauth/device/code",
+        "/oauth/device/token",
+        "/oauth/revoke",
+        "/oauth/introspect",
+    ] {
+        let form = [
+            ("grant_type", common::DEVICE_CODE_GRANT),
+            ("device_code", "dvc_x"),
+            ("token", "dva_x"),
+        ];
+        let answer = server.post_form(path, &form).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {}",
+            answer.text
+        );
+        assert_eq!(answer.error(), "invalid_client", "{path}");
+        assert!(
+            answer.header("www-authenticate").starts_with("Basic"),
+            "{path}"
+        );
+    }
+}

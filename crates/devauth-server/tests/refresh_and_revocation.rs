@@ -405,3 +405,33 @@ async fn userinfo_names_the_user_and_rejects_other_tokens() {
         "invalid_grant"
     );
 }
+
+#[tokio::test]
+async fn userinfo_requires_the_profile_scope() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let grant = server.authorize("devauth", None).await;
+    server
+        .approve(
+            "alice",
+            grant["user_code"].as_str().unwrap(),
+            Some(&["offline_access"]),
+        )
+        .await;
+    let tokens = server
+        .poll("devauth", grant["device_code"].as_str().unwrap())
+        .await
+        .json();
+    assert_eq!(tokens["scope"], "offline_access");
+
+    let info = server.userinfo(&field(&tokens, "access_token")).await;
+    assert_eq!(info.status, StatusCode::FORBIDDEN, "{}", info.text);
+    assert_eq!(info.error(), "insufficient_scope");
+    assert!(info
+        .header("www-authenticate")
+        .contains("insufficient_scope"));
+    assert!(
+        !info.text.contains("alice"),
+        "no username without the profile scope"
+    );
+}

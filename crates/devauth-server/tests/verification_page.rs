@@ -535,3 +535,50 @@ async fn browser_fetch_metadata_decides_null_origin() {
         );
     }
 }
+
+#[tokio::test]
+async fn repeated_page_fields_are_rejected() {
+    let server = TestServer::start().await;
+    server.add_user("alice").await;
+    let grant = server.authorize("devauth", None).await;
+    let user_code = grant["user_code"].as_str().unwrap();
+    let browser = server.signed_in_browser("alice").await;
+    let confirm = browser.enter_code(user_code).await;
+    let csrf = common::csrf(&confirm.text);
+
+    let answer = browser
+        .post(
+            "/device/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("user_code", user_code),
+                ("decision", "approve"),
+                ("decision", "deny"),
+                ("scope", "profile"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        server
+            .poll("devauth", grant["device_code"].as_str().unwrap())
+            .await
+            .error(),
+        "authorization_pending"
+    );
+
+    // Several ticked scopes are the one field that repeats.
+    let answer = browser
+        .post(
+            "/device/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("user_code", user_code),
+                ("decision", "approve"),
+                ("scope", "profile"),
+                ("scope", "offline_access"),
+            ],
+        )
+        .await;
+    assert!(answer.text.contains("Device approved"), "{}", answer.text);
+}

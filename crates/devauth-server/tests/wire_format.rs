@@ -194,3 +194,40 @@ async fn healthz_answers_ok() {
         (StatusCode::OK, "ok")
     );
 }
+
+#[tokio::test]
+async fn wrong_method_on_protocol_path_is_json_405() {
+    let server = TestServer::start().await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/oauth/device/token"),
+        (reqwest::Method::PUT, "/oauth/revoke"),
+        (reqwest::Method::GET, "/oauth/introspect"),
+        (reqwest::Method::DELETE, "/oauth/device/code"),
+    ] {
+        let answer = common::read(
+            server
+                .http
+                .request(method.clone(), server.url(path))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(answer.error(), "invalid_request", "{method} {path}");
+        assert_eq!(
+            answer.header("cache-control"),
+            "no-store",
+            "{method} {path}"
+        );
+        assert!(
+            answer.header("allow").contains("POST"),
+            "{method} {path}: {:?}",
+            answer.headers
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod cli;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use devauth_server::{Config, ConfigLayer};
@@ -70,8 +71,19 @@ fn resolve_config(cli: &Cli) -> anyhow::Result<Config> {
     )
 }
 
+/// How long SIGTERM waits for in-flight requests before the process exits anyway, so a client
+/// that never finishes its request cannot hold a shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing();
+
+    // Bind first, so a taken port fails before anything is written to the database.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+
     let store = devauth_server::store::connect(&config.database_url).await?;
     if devauth_server::admin::ensure_default_client(store.as_ref()).await? {
         tracing::info!(
@@ -86,10 +98,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.listen))?;
-    let local_addr = listener.local_addr()?;
     tracing::info!(listen = %local_addr, issuer = %config.issuer, database = %redact_url(&config.database_url), "devauthd started");
     if config.issuer_is_insecure() {
         tracing::warn!(issuer = %config.issuer, "the issuer is plain http on a non-loopback host; use https outside development");
@@ -97,7 +105,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let app = devauth_server::App::new(store, config);
     let sweeper = tokio::spawn(devauth_server::sweeper::run(app.clone()));
-    devauth_server::serve(listener, app, shutdown_signal()).await?;
+    let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = draining.send(());
+    };
+    let server = devauth_server::serve(listener, app, shutdown);
+    let drain_deadline = async move {
+        match drain_started.await {
+            Ok(()) => tokio::time::sleep(DRAIN_TIMEOUT).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = drain_deadline => {
+            tracing::warn!(timeout_secs = DRAIN_TIMEOUT.as_secs(), "in-flight requests did not finish in time; stopping anyway");
+        }
+    }
     sweeper.abort();
     tracing::info!("devauthd stopped");
     Ok(())

@@ -45,6 +45,15 @@ pub(super) fn checked_form(
     let Some(pairs) = crate::form::decode_pairs(body) else {
         return Err("The form could not be read. Reload the page and try again.");
     };
+    // Only `scope` repeats, once per ticked box. A repeated `decision` or `csrf_token` would
+    // otherwise be read as its first value, whatever the rest say.
+    let mut seen = std::collections::HashSet::new();
+    if pairs
+        .iter()
+        .any(|(name, _)| name != "scope" && !seen.insert(name.as_str()))
+    {
+        return Err("The form could not be read. Reload the page and try again.");
+    }
     let form = PageForm(pairs);
     if !session.csrf_matches(form.get("csrf_token")) {
         return Err("This form has expired. Reload the page and try again.");
