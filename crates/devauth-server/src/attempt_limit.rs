@@ -61,7 +61,7 @@ pub const GUESSING_ALARM_PER_MINUTE: u64 = 50;
 /// The key under which all wrong user codes are counted for the alarm.
 const CODE_ENTRY_GLOBAL_KEY: &str = "code_entry:global";
 
-/// The keys a wrong user code counts against.
+/// Builds the keys a wrong user code counts against.
 pub fn code_entry_keys(user_id: &str, session_id_hash: &str, address: &str) -> Vec<String> {
     vec![
         format!("code_entry:user:{user_id}"),
@@ -70,7 +70,7 @@ pub fn code_entry_keys(user_id: &str, session_id_hash: &str, address: &str) -> V
     ]
 }
 
-/// The keys a wrong password counts against.
+/// Builds the keys a wrong password counts against.
 pub fn sign_in_keys(username: &str, address: &str) -> Vec<String> {
     let username: String = username.chars().take(64).collect();
     vec![

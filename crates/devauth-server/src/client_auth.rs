@@ -114,7 +114,7 @@ pub async fn authenticate(
             let id = form
                 .get("client_id")
                 // No client identification at all is failed client authentication
-                // (RFC 6749 section 5.2), so it answers 401 invalid_client.
+                // (RFC 6749 section 5.2), so it gets 401 invalid_client.
                 .ok_or(OAuthError::BadClientCredentials)?;
             (id.to_owned(), form.get("client_secret").map(str::to_owned))
         }

@@ -7,8 +7,8 @@ use devauth_protocol::{ErrorCode, ErrorResponse};
 
 use crate::store::StoreError;
 
-/// Why a request to a protocol endpoint failed. Several reasons share one wire code; the
-/// reason itself reaches only the log.
+/// The reason a request to a protocol endpoint failed. Several reasons share one wire code, and
+/// the reason itself reaches only the log.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
     /// The request is malformed; the text names the parameter and is safe to send.
@@ -180,7 +180,7 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Answers a protocol path called with the wrong method: 405 with an RFC 6749 error body.
+/// Builds the response for a protocol path called with the wrong method: 405 with an RFC 6749 error body.
 /// The router adds the `Allow` header.
 pub async fn method_not_allowed() -> Response {
     let body = ErrorResponse::new(ErrorCode::InvalidRequest)

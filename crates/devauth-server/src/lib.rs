@@ -14,7 +14,8 @@
 //! - The page never changes state on GET, checks a CSRF token and the `Origin` on every POST,
 //!   and forbids framing and inline scripts.
 
-// Request data never panics the server: no unwrap, no indexing, no string slicing outside tests.
+// Outside tests the server crate may not unwrap, index or slice strings, the usual ways that
+// request data turns into a panic.
 #![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::string_slice)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 

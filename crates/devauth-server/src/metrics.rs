@@ -39,12 +39,12 @@ pub static DEVICE_AUTHORIZATIONS: Counter = Counter::new(
     "devauth_device_authorizations_total",
     "Device authorizations started.",
 );
-/// Polls answered with authorization_pending.
+/// Polls that received authorization_pending.
 pub static POLLS_PENDING: Counter = Counter::new(
     "devauth_polls_pending_total",
     "Token requests answered authorization_pending.",
 );
-/// Polls answered with slow_down.
+/// Polls that received slow_down.
 pub static POLLS_SLOW_DOWN: Counter = Counter::new(
     "devauth_polls_slow_down_total",
     "Token requests answered slow_down.",

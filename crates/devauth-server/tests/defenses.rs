@@ -439,7 +439,8 @@ async fn attempt_matrix_is_refused_and_audited() {
     let confirm = browser
         .enter_code(injected["user_code"].as_str().unwrap())
         .await;
-    assert!(!confirm.text.contains("<script>") && confirm.text.contains("&lt;script&gt;"));
+    assert!(!confirm.text.contains("<script>"), "{}", confirm.text);
+    assert!(confirm.text.contains("&lt;script&gt;"), "{}", confirm.text);
     rows.push((
         "script injection",
         confirm.status.as_u16(),

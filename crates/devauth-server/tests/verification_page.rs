@@ -88,7 +88,8 @@ async fn opening_the_prefilled_link_approves_nothing() {
         "{}",
         page.text
     );
-    assert!(page.text.contains("offline_access") && page.text.contains("profile"));
+    assert!(page.text.contains("offline_access"), "{}", page.text);
+    assert!(page.text.contains("profile"), "{}", page.text);
     assert!(
         page.text.contains("someone sent you"),
         "phishing warning shown"

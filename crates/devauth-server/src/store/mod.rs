@@ -73,7 +73,7 @@ pub struct RecordedPoll {
     pub interval_ms: i64,
 }
 
-/// What happened to a refresh token presented for rotation.
+/// The outcome of presenting a refresh token for rotation.
 #[derive(Debug)]
 pub enum Rotation {
     /// The token was current; it is now rotated and its successors are stored.

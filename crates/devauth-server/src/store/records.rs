@@ -42,7 +42,7 @@ pub struct UserRecord {
     pub created_at: i64,
 }
 
-/// Where a device grant is in its life.
+/// The stage of a device grant's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantStatus {
     /// Waiting for the person.
@@ -117,7 +117,7 @@ pub struct GrantRecord {
     pub requested_scope: String,
     /// The scope the person approved.
     pub granted_scope: Option<String>,
-    /// Where the grant is in its life.
+    /// The stage of the grant's life.
     pub status: GrantStatus,
     /// The person who decided.
     pub user_id: Option<String>,

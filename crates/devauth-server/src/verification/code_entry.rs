@@ -13,7 +13,7 @@ use crate::metrics;
 use crate::store::{GrantRecord, GrantStatus, StoreError, UserRecord};
 use crate::App;
 
-/// Shows the confirm screen for typed or prefilled input, or says what is wrong with it.
+/// Shows the confirm screen for typed or prefilled input, or a message naming what is wrong.
 pub(super) async fn show_code(
     app: &App,
     session: &Session,
@@ -83,7 +83,7 @@ pub(super) async fn confirm_page(
     Ok(html(StatusCode::OK, page, session))
 }
 
-/// Why a code cannot be confirmed.
+/// The reason a code cannot be confirmed.
 pub(super) enum CodeProblem {
     Limited,
     Malformed,
@@ -157,8 +157,8 @@ impl CodeProblem {
 }
 
 /// Finds the pending, unexpired grant for typed input. A code that matches no grant counts
-/// against the account, the session and the address; once any of them is over the limit, every
-/// entry is refused, the right code included.
+/// against the account, the session and the address. Once any of them is over the limit, every
+/// entry is rejected, the right code included.
 pub(super) async fn find_pending(
     app: &App,
     session: &Session,

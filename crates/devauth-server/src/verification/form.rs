@@ -46,7 +46,7 @@ pub(super) fn checked_form(
         return Err("The form could not be read. Reload the page and try again.");
     };
     // Only `scope` repeats, once per ticked box. A repeated `decision` or `csrf_token` would
-    // otherwise be read as its first value, whatever the rest say.
+    // otherwise be read as its first value, whatever the others contain.
     let mut seen = std::collections::HashSet::new();
     if pairs
         .iter()
